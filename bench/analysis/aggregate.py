@@ -1,0 +1,82 @@
+"""Aggregation per rate point and the BD-rate table.
+
+Method (written into every output): for each codec and rate point, bpp is the mean of the
+per-image bpp and each metric is the mean of its per-image values (PSNR: mean of per-image dB;
+`psnr_of_mean_mse` is also given, labelled). A rate point enters a metric's curve only when
+every image of the run has a score there; incomplete points are dropped and counted.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import metrics as M
+from ..errors import BDRateError
+from .bdrate import bd_rate
+
+METHOD = ("per rate point: mean over images of per-image bpp and of per-image metric values "
+          "(PSNR = mean of per-image dB); BD-rate: bjontegaard {method}, log10 rate, "
+          "integrated over the overlap of the quality ranges")
+
+
+@dataclass
+class Curve:
+    codec: str
+    metric: str
+    bpp: list = field(default_factory=list)
+    value: list = field(default_factory=list)
+    point_index: list = field(default_factory=list)
+    dropped: int = 0  # incomplete rate points
+
+
+def curves(encodings: list[dict], records: list[dict], metric_names: list[str]) -> dict:
+    """{(codec, metric): Curve} from a run's encodings and records."""
+    images = {e["image_sha256"] for e in encodings}
+    bpp = defaultdict(dict)  # (codec, idx) -> {image: bpp}
+    for e in encodings:
+        bpp[(e["codec"], e["point_index"])][e["image_sha256"]] = e["bpp"]
+    vals = defaultdict(dict)  # (codec, idx, metric) -> {image: value}
+    for r in records:
+        vals[(r["codec"], r["point_index"], r["metric"])][r["image_sha256"]] = r["value"]
+    out = {}
+    codecs = sorted({c for c, _ in bpp})
+    for codec in codecs:
+        idxs = sorted(i for c, i in bpp if c == codec)
+        for m in metric_names:
+            cv = Curve(codec, m)
+            for i in idxs:
+                b, v = bpp[(codec, i)], vals.get((codec, i, m), {})
+                if set(b) != images or set(v) != images:
+                    cv.dropped += 1
+                    continue
+                cv.bpp.append(float(np.mean(list(b.values()))))
+                cv.value.append(float(np.mean(list(v.values()))))
+                cv.point_index.append(i)
+            out[(codec, m)] = cv
+    return out
+
+
+def psnr_of_mean_mse(values) -> float:
+    mse = np.mean([255.0 ** 2 / 10 ** (v / 10) for v in values])
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+
+
+def bd_table(cvs: dict, anchor: str, metric_names: list[str], method: str = "pchip") -> dict:
+    """{(codec, metric): BDResult or message str} for every codec against the anchor."""
+    table = {}
+    codecs = sorted({c for c, _ in cvs})
+    for m in metric_names:
+        hib = M.get(m).higher_is_better
+        a = cvs.get((anchor, m))
+        for c in codecs:
+            t = cvs[(c, m)]
+            if a is None or not a.bpp:
+                table[(c, m)] = f"anchor {anchor} has no complete points"
+                continue
+            try:
+                table[(c, m)] = bd_rate(a.bpp, a.value, t.bpp, t.value, higher_is_better=hib, method=method)
+            except BDRateError as e:
+                table[(c, m)] = str(e)
+    return table

@@ -1,0 +1,143 @@
+"""The `bench` console script: thin verbs over library functions.
+
+Heavy imports happen inside each verb so `bench --help` and `bench list` stay fast.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+
+from .errors import BenchError
+
+
+def _common_env(args):
+    if getattr(args, "weights_dir", None):
+        os.environ["BENCH_WEIGHTS"] = args.weights_dir
+
+
+def cmd_run(args):
+    from .runner.run import RunConfig, run
+
+    def warn(msg, *a, **k):
+        print(f"warning: {msg}", file=sys.stderr)
+
+    warnings.showwarning = warn
+    s = run(RunConfig(dataset=args.dataset, codecs=args.codec or [], metrics=args.metric or [],
+                      anchor=args.anchor, out=args.out, data_dir=args.data_dir,
+                      images=args.image or [], bd_method=args.bd_method,
+                      progress=not args.no_progress, command=" ".join(["bench"] + sys.argv[1:])))
+    print(s.leaderboard)
+    for f in s.failures[:20]:
+        where = "/".join(str(f.get(k)) for k in ("image", "codec", "point", "metric") if f.get(k) is not None)
+        print(f"failed [{f['stage']}] {where}: {f['message']}", file=sys.stderr)
+    print(s.line())
+    print(f"outputs in {os.path.abspath(args.out)}: bench.sqlite, leaderboard.md/.csv, rd_points.csv, rd_*.png/pdf")
+    return 1 if s.failures and not args.allow_failures else 0
+
+
+def cmd_list(args):
+    if args.what == "codecs":
+        from .adapters import list_codecs, load_codec
+
+        for cid, path in list_codecs().items():
+            try:
+                c = load_codec(cid)
+                ok, why = c.adapter.available()
+                state = c.adapter.library_version() if ok else f"unavailable: {why}"
+                print(f"{cid:22s} {c.card['adapter']:14s} [{c.origin}] {len(c.ladder)} points  {state}")
+            except BenchError as e:
+                print(f"{cid:22s} error: {e}")
+    elif args.what == "metrics":
+        from .metrics.table import ROWS
+
+        for m in ROWS:
+            arrow = "higher" if m.higher_is_better else "lower"
+            print(f"{m.name:14s} {m.kind:3s} {arrow:6s} {m.backend:15s} {m.colour}")
+        if args.check:
+            from . import metrics as M, weights
+
+            weights.configure()
+            for m in ROWS:
+                ok, why = M.availability(m)
+                print(f"{m.name:14s} {'available' if ok else 'unavailable: ' + why}")
+    else:
+        from .cards import read_toml
+        from .datasets import list_datasets
+
+        for did, path in list_datasets().items():
+            card = read_toml(path)
+            print(f"{did:12s} {len(card.get('files', [])):4d} images  {card.get('description', '')}")
+    return 0
+
+
+def cmd_table(args):
+    from .runner.run import write_outputs
+    from .runner.store import Store
+
+    print(write_outputs(Store(args.dir, create=False), args.run, anchor=args.anchor, method=args.bd_method,
+                        plots=False))
+    return 0
+
+
+def cmd_plot(args):
+    from .runner.run import write_outputs
+    from .runner.store import Store
+
+    write_outputs(Store(args.dir, create=False), args.run, anchor=args.anchor, tables=False)
+    print(f"plots written to {os.path.abspath(args.dir)}/rd_*.png and .pdf")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bench", description="percept-bench: codecs x metrics, honestly.")
+    p.add_argument("--weights-dir", help="TORCH_HOME-style dir with hub/checkpoints (env BENCH_WEIGHTS)")
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    r = sub.add_parser("run", help="encode a dataset with codecs, score, and write the leaderboard")
+    r.add_argument("--dataset", default="skimage", help="dataset card id or a directory of images")
+    r.add_argument("--codec", action="append", help="codec card id (repeatable; default jpeg, jpeg2000)")
+    r.add_argument("--metric", action="append", help="metric name (repeatable; default psnr, ssim, ms-ssim)")
+    r.add_argument("--anchor", help="BD-rate anchor codec (default jpeg2000)")
+    r.add_argument("--out", default="bench-out", help="output directory (store and reports)")
+    r.add_argument("--data-dir", help="root holding one folder per dataset (env BENCH_DATA_DIR)")
+    r.add_argument("--image", action="append", help="only these images of the dataset (repeatable)")
+    r.add_argument("--bd-method", default="pchip", choices=["pchip", "akima", "cubic"])
+    r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--allow-failures", action="store_true", help="exit 0 even when some tasks failed")
+    r.set_defaults(fn=cmd_run)
+
+    ls = sub.add_parser("list", help="list codecs, metrics or datasets")
+    ls.add_argument("what", choices=["codecs", "metrics", "datasets"])
+    ls.add_argument("--check", action="store_true", help="metrics: also check backends and weights")
+    ls.set_defaults(fn=cmd_list)
+
+    for name, fn, helptext in (("table", cmd_table, "rebuild the leaderboard from a store"),
+                               ("plot", cmd_plot, "redraw the RD plots from a store")):
+        t = sub.add_parser(name, help=helptext)
+        t.add_argument("dir")
+        t.add_argument("--run", type=int, help="run id (default: the last run)")
+        t.add_argument("--anchor")
+        if name == "table":
+            t.add_argument("--bd-method", choices=["pchip", "akima", "cubic"])
+        t.set_defaults(fn=fn)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    _common_env(args)
+    try:
+        return args.fn(args)
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; everything finished so far is in the store, rerun to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

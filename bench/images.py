@@ -1,0 +1,138 @@
+"""Image loading and the colour / precision policy shared by every stage.
+
+Policy (tested in tests/test_images.py):
+- an *image* is a C-contiguous numpy.uint8 array H x W x 3, RGB;
+- grey (L) is replicated to three channels; 16-bit is scaled to 8 bits by round(v / 257)
+  (round-half-even, never truncation); RGBA / LA are accepted only when fully opaque,
+  otherwise the file is refused (flatten it yourself: the background colour changes numbers);
+- palette images are expanded to RGB; anything else (CMYK, float, ...) is refused;
+- float -> uint8 anywhere in the harness goes through `to_uint8` (round, clip).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadImage
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    pixels: np.ndarray  # uint8 H x W x 3 RGB
+    source: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return pixel_sha256(self.pixels)
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+
+def pixel_sha256(pixels: np.ndarray) -> str:
+    """sha256 of the pixel array (C order) plus its shape, so a reshaped array differs."""
+    a = np.ascontiguousarray(pixels)
+    h = hashlib.sha256(f"{a.shape}|{a.dtype}|".encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def to_uint8(x) -> np.ndarray:
+    """Float (0..255 scale) -> uint8 by round-half-even and clip; never truncation."""
+    return np.clip(np.rint(np.asarray(x, dtype=np.float64)), 0, 255).astype(np.uint8)
+
+
+def as_rgb8(arr: np.ndarray, what: str = "image") -> np.ndarray:
+    """Apply the colour / precision policy to a decoded array; raise BadImage otherwise."""
+    a = np.asarray(arr)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4):
+        raise BadImage(f"{what}: unsupported array shape {a.shape}; expected H x W x 3 RGB")
+    if a.dtype == np.uint16:
+        a = np.rint(a.astype(np.float64) / 257.0).astype(np.uint8)
+    elif a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype != np.uint8:
+        raise BadImage(f"{what}: unsupported sample type {a.dtype}; convert it to 8-bit RGB")
+    c = a.shape[2]
+    if c in (2, 4):
+        alpha = a[:, :, -1]
+        if alpha.min() != 255:
+            raise BadImage(
+                f"{what}: has transparency (alpha min {int(alpha.min())}); flatten it onto a "
+                "background of your choice and save it as RGB, the harness will not guess one")
+        a = a[:, :, :-1]
+        c -= 1
+    if c == 1:
+        a = np.repeat(a, 3, axis=2)
+    if min(a.shape[:2]) < 1:
+        raise BadImage(f"{what}: empty image {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def read_image(path, name: str | None = None) -> Image:
+    """Read an image file (PNG, BMP, TIFF, JPEG, PPM ...) into the harness's RGB8 form."""
+    from PIL import Image as PILImage, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadImage(f"{path}: no such file")
+    try:
+        with PILImage.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode == "P" or mode == "PA":
+                im = im.convert("RGBA")
+            elif mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+                arr = np.asarray(im).astype(np.uint16)
+                return Image(name or path.stem, as_rgb8(arr, str(path)), str(path))
+            elif mode == "I":
+                arr = np.asarray(im)
+                if arr.max() > 65535 or arr.min() < 0:
+                    raise BadImage(f"{path}: 32-bit integer samples; convert it to 8-bit RGB")
+                return Image(name or path.stem, as_rgb8(arr.astype(np.uint16), str(path)), str(path))
+            elif mode not in ("RGB", "RGBA", "L", "LA", "1"):
+                raise BadImage(f"{path}: unsupported image mode {mode}; convert it to 8-bit RGB")
+            arr = np.asarray(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise BadImage(f"{path}: cannot decode image ({e}); replace the file with a valid one") from None
+    if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint16:
+        pass
+    return Image(name or path.stem, as_rgb8(arr, str(path)), str(path))
+
+
+def write_png(path, pixels: np.ndarray, compress_level: int = 1) -> None:
+    """Atomic lossless PNG write (temp file + rename), so a killed run leaves no half file."""
+    import os
+    import tempfile
+
+    from PIL import Image as PILImage
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        PILImage.fromarray(pixels).save(tmp, format="PNG", compress_level=compress_level)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -1,0 +1,225 @@
+"""`bench run`: the grid of (image, codec, rate point) tasks, cached in the store, then the outputs."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import metrics as M
+from ..adapters import list_codecs
+from ..datasets import resolve
+from ..errors import BadImage, BenchError, UnknownName
+from ..images import read_image, write_png
+from . import task as T
+from .store import Store
+
+DEFAULT_METRICS = ["psnr", "ssim", "ms-ssim"]
+DEFAULT_CODECS = ["jpeg", "jpeg2000"]
+
+
+@dataclass
+class RunConfig:
+    dataset: str = "skimage"
+    codecs: list = field(default_factory=list)
+    metrics: list = field(default_factory=list)
+    anchor: str | None = None
+    out: str = "bench-out"
+    data_dir: str | None = None
+    images: list = field(default_factory=list)
+    bd_method: str = "pchip"
+    progress: bool = True
+    command: str = ""
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    out: Path
+    tasks: int = 0
+    encoded: int = 0
+    cached: int = 0
+    scored: int = 0
+    failures: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)  # codec or metric -> why
+    wall_s: float = 0.0
+    leaderboard: str = ""
+
+    def line(self) -> str:
+        return (f"{self.tasks} tasks: {self.encoded} encoded, {self.cached} reused from the store, "
+                f"{self.scored} scores computed, {len(self.failures)} failed, {self.wall_s:.1f} s wall")
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for d in ("percept-bench", "numpy", "pillow", "imagecodecs", "torch", "pytorch-msssim", "lpips", "piq",
+              "pyiqa", "bjontegaard", "scikit-image", "compressai", "pillow-heif", "dask", "distributed"):
+        try:
+            out[d] = version(d)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def select(cfg: RunConfig):
+    """Validate names before any work: unknown names are errors, unavailable ones are skipped."""
+    codecs = cfg.codecs or [c for c in DEFAULT_CODECS if c in list_codecs()]
+    known = list_codecs()
+    for c in codecs:
+        if c not in known:
+            raise UnknownName("codec", c, known)
+    metric_names = cfg.metrics or DEFAULT_METRICS
+    for m in metric_names:
+        M.get(m)
+    skipped, usable_codecs, usable_metrics = {}, [], []
+    for c in codecs:
+        try:
+            ok, why = T.codec(c).adapter.available()
+        except BenchError as e:
+            ok, why = False, str(e)
+        (usable_codecs.append(c) if ok else skipped.__setitem__(f"codec {c}", why))
+    for m in metric_names:
+        if M.get(m).kind == "set":
+            usable_metrics.append(m)
+            continue
+        ok, why = M.availability(m)
+        (usable_metrics.append(m) if ok else skipped.__setitem__(f"metric {m}", why))
+    anchor = cfg.anchor or ("jpeg2000" if "jpeg2000" in usable_codecs else (usable_codecs or [None])[0])
+    if anchor is not None and anchor not in codecs:
+        raise BenchError(f"anchor {anchor!r} is not among the codecs of this run ({', '.join(codecs)}); "
+                         "add it with --codec or choose another --anchor")
+    return usable_codecs, usable_metrics, anchor, skipped
+
+
+def run(cfg: RunConfig) -> RunSummary:
+    t_start = time.perf_counter()
+    from .. import weights
+
+    weights.configure()
+    ds = resolve(cfg.dataset, cfg.data_dir, cfg.images or None)
+    codecs, metric_names, anchor, skipped = select(cfg)
+    for what, why in skipped.items():
+        warnings.warn(f"{what} skipped: {why}", stacklevel=2)
+    fr_nr = [m for m in metric_names if M.get(m).kind != "set"]
+    store = Store(cfg.out)
+    manifest = {
+        "dataset": ds.id, "dataset_files": ds.sha256, "codecs": codecs, "metrics": metric_names,
+        "anchor": anchor, "bd_method": cfg.bd_method, "skipped": skipped,
+        "metric_versions": {m: M.version_key(m) for m in fr_nr},
+        "codec_versions": {c: "/".join(T.codec_identity(c)) for c in codecs},
+        "codec_cards": {c: T.codec(c).card for c in codecs},
+        "packages": _versions(), "host": platform.node(), "platform": platform.platform(),
+        "command": cfg.command or " ".join(sys.argv),
+    }
+    run_id = store.start_run(manifest["command"], manifest)
+    summary = RunSummary(run_id, Path(cfg.out), skipped=skipped)
+    try:
+        _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress)
+    finally:
+        summary.wall_s = time.perf_counter() - t_start
+        store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
+    summary.leaderboard = write_outputs(store, run_id)
+    summary.wall_s = time.perf_counter() - t_start
+    store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
+    store.close()
+    return summary
+
+
+def _grid(store, ds, codecs, metric_names, run_id, summary, progress):
+    from tqdm import tqdm
+
+    n_points = sum(len(T.codec(c).ladder) for c in codecs)
+    bar = tqdm(total=len(ds.files) * n_points, unit="enc", disable=not progress, dynamic_ncols=True,
+               desc="bench run")
+    for name, img in ds.images():
+        if isinstance(img, Exception):
+            f = {"stage": "load", "image": name, "message": str(img), "run_id": run_id}
+            store.put(None, [], [f])
+            summary.failures.append(f)
+            bar.update(n_points)
+            bar.write(f"skipping {name}: {img}")
+            continue
+        for c in codecs:
+            for idx, point in enumerate(T.codec(c).ladder):
+                summary.tasks += 1
+                _one(store, img, c, idx, point, metric_names, run_id, summary)
+                bar.update(1)
+    bar.close()
+
+
+def _one(store, img, codec_id, idx, point, metric_names, run_id, summary):
+    key = T.key_for(img.sha256, codec_id, point)
+    row = store.encoding(key)
+    recon = None
+    if row is not None:
+        have = store.scored(key)
+        todo = [m for m in metric_names if (m, M.version_key(m)) not in have]
+        if not todo:
+            summary.cached += 1
+            store.put(None, [], [], run_id, key)
+            return
+        path = store.recon_path(row["recon_sha256"])
+        try:
+            recon = read_image(path).pixels
+        except BadImage:
+            recon, row = None, None  # reconstruction file lost: re-encode
+        else:
+            metric_names = todo
+            summary.cached += 1
+    out = T.compute(img.name, img.pixels, codec_id, idx, point, metric_names, recon)
+    enc = out["encoding"]
+    if enc is not None:
+        enc["run_id"] = run_id
+        # files first (atomic, content-addressed); the row that points at them comes after
+        store.write_bitstream(key, out["bitstream"])
+        rp = store.recon_path(enc["recon_sha256"])
+        if not rp.is_file():
+            write_png(rp, out["recon"])
+        summary.encoded += 1
+    for s in out["scores"]:
+        s["run_id"] = run_id
+    for f in out["failures"]:
+        f["run_id"] = run_id
+    store.put(enc, out["scores"], out["failures"], run_id, key if (enc is not None or row is not None) else None)
+    summary.scored += len(out["scores"])
+    summary.failures.extend(out["failures"])
+
+
+def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None = None,
+                  method: str | None = None, plots: bool = True, tables: bool = True) -> str:
+    """Aggregate a stored run (default: the last) into leaderboard.md/.csv, rd_points.csv, plots."""
+    from ..analysis.aggregate import bd_table, curves
+    from ..report.plots import rd_plots
+    from ..report.tables import leaderboard_md, write_leaderboard
+
+    row = store.last_run() if run_id is None else store.db.execute(
+        "SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+    if row is None:
+        raise BenchError(f"{store.dir}: the store holds no run yet")
+    man = json.loads(row["manifest"])
+    metric_names = [m for m in man["metrics"] if m in man.get("metric_versions", {})]
+    anchor = anchor or man.get("anchor")
+    method = method or man.get("bd_method", "pchip")
+    encs = store.encodings_of(row["run_id"])
+    cvs = curves(encs, store.records(row["run_id"]), metric_names)
+    if anchor not in {c for c, _ in cvs} and cvs:
+        raise BenchError(f"anchor {anchor!r} has no results in this run; valid: "
+                         f"{', '.join(sorted({c for c, _ in cvs}))}")
+    bd = bd_table(cvs, anchor, metric_names, method)
+    n_img = len({e['image_sha256'] for e in encs})
+    title = f"percept-bench: {man['dataset']} ({n_img} images), anchor {anchor}"
+    n_fail = len(store.failures_of(row["run_id"]))
+    if tables:
+        md = write_leaderboard(store.dir, bd, cvs, anchor=anchor, metric_names=metric_names, title=title,
+                               method=method, failures=n_fail)
+    else:
+        md = leaderboard_md(bd, cvs, anchor=anchor, metric_names=metric_names, title=title, method=method,
+                            failures=n_fail)
+    if plots:
+        rd_plots(store.dir, cvs, metric_names, anchor=anchor, title=man["dataset"])
+    return md

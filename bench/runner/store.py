@@ -1,0 +1,166 @@
+"""The store: one SQLite database per output directory, plus content-addressed files.
+
+Tables: runs (manifest per invocation), encodings (one per image x codec x rate point),
+scores (one per encoding x metric), failures (with tracebacks). The view `records` joins
+encodings and scores: one row per image x codec x rate point x metric.
+Files: bitstreams/<key>.bin and recon/<sha[:2]>/<sha>.png (lossless, written atomically),
+so a metric added later never re-encodes. Every insert is a transaction; rows are
+INSERT OR IGNORE on their keys, so a resumed or concurrent run never duplicates a record.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+  run_id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT, finished TEXT, command TEXT,
+  manifest TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS encodings (
+  key TEXT PRIMARY KEY, image TEXT NOT NULL, image_sha256 TEXT NOT NULL, width INTEGER, height INTEGER,
+  codec TEXT NOT NULL, point_index INTEGER, point TEXT, adapter TEXT, adapter_version TEXT,
+  codec_version TEXT, params TEXT, bytes INTEGER, rate_bytes INTEGER, bpp REAL,
+  encode_s REAL, decode_s REAL, recon_sha256 TEXT, info TEXT, run_id INTEGER, created TEXT);
+CREATE TABLE IF NOT EXISTS scores (
+  encoding_key TEXT NOT NULL, metric TEXT NOT NULL, metric_version TEXT NOT NULL, value REAL,
+  seconds REAL, run_id INTEGER, created TEXT,
+  PRIMARY KEY (encoding_key, metric, metric_version));
+CREATE TABLE IF NOT EXISTS failures (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER, stage TEXT, image TEXT, codec TEXT,
+  point TEXT, metric TEXT, message TEXT, traceback TEXT, created TEXT);
+CREATE TABLE IF NOT EXISTS run_items (
+  run_id INTEGER NOT NULL, encoding_key TEXT NOT NULL, PRIMARY KEY (run_id, encoding_key));
+CREATE VIEW IF NOT EXISTS records AS
+  SELECT e.key AS encoding_key, e.image, e.image_sha256, e.codec, e.point_index, e.point, e.bpp, e.bytes, e.rate_bytes,
+         e.encode_s, e.decode_s, e.codec_version, s.metric, s.metric_version, s.value, s.seconds
+  FROM encodings e JOIN scores s ON s.encoding_key = e.key;
+"""
+
+DB_NAME = "bench.sqlite"
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+class Store:
+    def __init__(self, out_dir, create: bool = True):
+        self.dir = Path(out_dir)
+        path = self.dir / DB_NAME
+        if not create and not path.is_file():
+            from ..errors import BenchError
+
+            raise BenchError(f"{self.dir}: no {DB_NAME} here; run `bench run --out {self.dir}` first")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=60000")
+        with self.tx():
+            for stmt in SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    self.db.execute(stmt)
+
+    def tx(self):
+        return _Tx(self.db)
+
+    # -- runs -------------------------------------------------------------------------
+    def start_run(self, command: str, manifest: dict) -> int:
+        with self.tx():
+            cur = self.db.execute("INSERT INTO runs(started, command, manifest) VALUES (?,?,?)",
+                                  (now(), command, json.dumps(manifest, default=str)))
+        return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, summary: dict) -> None:
+        with self.tx():
+            self.db.execute("UPDATE runs SET finished=?, summary=? WHERE run_id=?",
+                            (now(), json.dumps(summary, default=str), run_id))
+
+    def last_run(self):
+        return self.db.execute("SELECT * FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+
+    def records(self, run_id: int) -> list[dict]:
+        """The run's records: one per image x codec x rate point x metric (its metric versions)."""
+        manifest = json.loads(self.db.execute("SELECT manifest FROM runs WHERE run_id=?",
+                                              (run_id,)).fetchone()["manifest"])
+        versions = manifest.get("metric_versions", {})
+        rows = self.db.execute(
+            "SELECT r.* FROM records r JOIN run_items i ON i.encoding_key = r.encoding_key AND i.run_id = ?",
+            (run_id,)).fetchall()
+        return [dict(r) for r in rows if versions.get(r["metric"]) == r["metric_version"]]
+
+    def encodings_of(self, run_id: int) -> list[dict]:
+        return [dict(r) for r in self.db.execute(
+            "SELECT e.* FROM encodings e JOIN run_items i ON i.encoding_key = e.key WHERE i.run_id = ?",
+            (run_id,)).fetchall()]
+
+    def failures_of(self, run_id: int) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM failures WHERE run_id=? ORDER BY id",
+                                                 (run_id,)).fetchall()]
+
+    # -- encodings and scores -----------------------------------------------------------
+    def encoding(self, key: str):
+        return self.db.execute("SELECT * FROM encodings WHERE key=?", (key,)).fetchone()
+
+    def scored(self, key: str) -> dict:
+        rows = self.db.execute("SELECT metric, metric_version, value FROM scores WHERE encoding_key=?",
+                               (key,)).fetchall()
+        return {(r["metric"], r["metric_version"]): r["value"] for r in rows}
+
+    def put(self, encoding: dict | None, scores: list[dict], failures: list[dict],
+            run_id: int | None = None, key: str | None = None) -> None:
+        """One transaction for everything one task produced: all or nothing."""
+        with self.tx():
+            if run_id is not None and key is not None:
+                self.db.execute("INSERT OR IGNORE INTO run_items(run_id, encoding_key) VALUES (?,?)",
+                                (run_id, key))
+            if encoding is not None:
+                cols = ",".join(encoding)
+                self.db.execute(f"INSERT OR IGNORE INTO encodings({cols}) VALUES ({','.join('?' * len(encoding))})",
+                                tuple(encoding.values()))
+            for s in scores:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO scores(encoding_key, metric, metric_version, value, seconds, run_id, created)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (s["encoding_key"], s["metric"], s["metric_version"], s["value"], s.get("seconds"),
+                     s.get("run_id"), now()))
+            for f in failures:
+                self.db.execute(
+                    "INSERT INTO failures(run_id, stage, image, codec, point, metric, message, traceback, created)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    (f.get("run_id"), f.get("stage"), f.get("image"), f.get("codec"), json.dumps(f.get("point")),
+                     f.get("metric"), f.get("message"), f.get("traceback"), now()))
+
+    # -- files ------------------------------------------------------------------------
+    def recon_path(self, sha: str) -> Path:
+        return self.dir / "recon" / sha[:2] / f"{sha}.png"
+
+    def bitstream_path(self, key: str) -> Path:
+        return self.dir / "bitstreams" / key[:2] / f"{key}.bin"
+
+    def write_bitstream(self, key: str, data: bytes) -> None:
+        p = self.bitstream_path(key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, p)
+
+    def close(self):
+        self.db.close()
+
+
+class _Tx:
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, *_):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

@@ -1,0 +1,86 @@
+"""One task = (image, codec card, rate point): encode, decode, score every requested metric.
+
+`compute` is a pure function of its arguments (ids, not objects) so the same code runs in the
+main process, in a worker process or on a Dask worker; only the caller writes the store.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import time
+import traceback
+
+import numpy as np
+
+from .. import metrics as M
+from ..adapters import load_codec
+from ..errors import BenchError
+from ..images import as_rgb8, pixel_sha256
+from .keys import encoding_key
+
+
+@functools.lru_cache(maxsize=None)
+def codec(codec_id: str):
+    return load_codec(codec_id)
+
+
+@functools.lru_cache(maxsize=None)
+def codec_identity(codec_id: str) -> tuple[str, str, str]:
+    """(adapter name, adapter version, codec library version) — part of the encoding key."""
+    c = codec(codec_id)
+    return c.card["adapter"], c.adapter.version, c.adapter.library_version()
+
+
+def key_for(image_sha: str, codec_id: str, point) -> str:
+    c = codec(codec_id)
+    _, aver, lver = codec_identity(codec_id)
+    return encoding_key(image_sha, codec_id, aver, lver, c.adapter.params, point)
+
+
+def _failure(stage, image, codec_id, point, metric, exc):
+    tb = "" if isinstance(exc, BenchError) else traceback.format_exc()
+    return {"stage": stage, "image": image, "codec": codec_id, "point": point, "metric": metric,
+            "message": f"{type(exc).__name__}: {exc}", "traceback": tb}
+
+
+def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int, point,
+            metric_names: list[str], recon: np.ndarray | None = None) -> dict:
+    """Encode/decode (unless `recon` is given: the stored reconstruction) and score.
+
+    Returns {'encoding': row or None, 'bitstream': bytes or None, 'recon': array or None,
+             'scores': [...], 'failures': [...]} with no side effects.
+    """
+    out = {"encoding": None, "bitstream": None, "recon": recon, "scores": [], "failures": []}
+    c = codec(codec_id)
+    key = key_for(pixel_sha256(pixels), codec_id, point)
+    if recon is None:
+        try:
+            t0 = time.perf_counter()
+            enc = c.adapter.encode(pixels, point)
+            t1 = time.perf_counter()
+            rec = as_rgb8(c.adapter.decode(enc.data), f"{codec_id} decoder output")
+            t2 = time.perf_counter()
+            if rec.shape != pixels.shape:
+                raise BenchError(f"{codec_id} decoded {rec.shape}, expected {pixels.shape}")
+        except Exception as e:  # noqa: BLE001 - recorded, the run goes on
+            out["failures"].append(_failure("encode", image_name, codec_id, point, None, e))
+            return out
+        adapter, aver, lver = codec_identity(codec_id)
+        h, w = pixels.shape[:2]
+        out["encoding"] = {
+            "key": key, "image": image_name, "image_sha256": pixel_sha256(pixels), "width": w, "height": h,
+            "codec": codec_id, "point_index": point_index, "point": json.dumps(point), "adapter": adapter,
+            "adapter_version": aver, "codec_version": lver, "params": json.dumps(c.adapter.params, sort_keys=True),
+            "bytes": len(enc.data), "rate_bytes": enc.rate_bytes, "bpp": 8.0 * enc.rate_bytes / (h * w),
+            "encode_s": t1 - t0, "decode_s": t2 - t1, "recon_sha256": pixel_sha256(rec),
+            "info": json.dumps(enc.info, default=str)}
+        out["bitstream"], out["recon"] = enc.data, rec
+    for name in metric_names:
+        try:
+            t0 = time.perf_counter()
+            v = M.score(name, pixels, out["recon"])
+            out["scores"].append({"encoding_key": key, "metric": name, "metric_version": M.version_key(name),
+                                  "value": v, "seconds": time.perf_counter() - t0})
+        except Exception as e:  # noqa: BLE001
+            out["failures"].append(_failure("metric", image_name, codec_id, point, name, e))
+    return out
