@@ -91,6 +91,19 @@ def cmd_plot(args):
     return 0
 
 
+def cmd_train(args):
+    from .models.train import TrainConfig, train
+
+    cfg = TrainConfig(run_dir=args.run_dir, objective=args.objective, lmbda=args.lmbda, alpha=args.alpha,
+                      beta=args.beta, steps=args.steps, dataset=args.dataset, data_dir=args.data_dir,
+                      crop=args.crop, batch=args.batch, lr=args.lr, N=args.N, M=args.M, init=args.init,
+                      export=args.export, seed=args.seed, threads=args.threads,
+                      checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes)
+    r = train(cfg)
+    print(f"{args.run_dir}: step {r['step']} / {args.steps}, {r['wall_s'] / 3600:.2f} CPU-wall hours")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench", description="percept-bench: codecs x metrics, honestly.")
     p.add_argument("--weights-dir", help="TORCH_HOME-style dir with hub/checkpoints (env BENCH_WEIGHTS)")
@@ -123,6 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "table":
             t.add_argument("--bd-method", choices=["pchip", "akima", "cubic"])
         t.set_defaults(fn=fn)
+    tr = sub.add_parser("train", help="train or fine-tune a learned codec (mse, msssim or dpc objective)")
+    tr.add_argument("run_dir", help="directory for state.pt, log.csv, config.json (rerun to resume)")
+    tr.add_argument("--objective", choices=["mse", "msssim", "dpc"], default="mse")
+    tr.add_argument("--lmbda", type=float, default=0.013)
+    tr.add_argument("--alpha", type=float, default=1.0, help="dpc: weight of 1 - MS-SSIM")
+    tr.add_argument("--beta", type=float, default=1.0, help="dpc: weight of LPIPS-alex")
+    tr.add_argument("--steps", type=int, default=1000, help="total steps of this stage")
+    tr.add_argument("--dataset", default="bsds500")
+    tr.add_argument("--data-dir")
+    tr.add_argument("--crop", type=int, default=128)
+    tr.add_argument("--batch", type=int, default=8)
+    tr.add_argument("--lr", type=float, default=1e-4)
+    tr.add_argument("--N", type=int, default=64)
+    tr.add_argument("--M", type=int, default=96)
+    tr.add_argument("--init", help="start from this state.pt or exported checkpoint")
+    tr.add_argument("--export", help="write the inference checkpoint here when done")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--threads", type=int, default=1)
+    tr.add_argument("--checkpoint-every", type=int, default=200)
+    tr.add_argument("--max-minutes", type=float, help="stop (checkpointed) after this long")
+    tr.set_defaults(fn=cmd_train)
     return p
 
 

@@ -1,0 +1,51 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("BENCH_SHARED", ROOT.parent / "shared"))
+KODAK = SHARED / "datasets" / "kodak"
+CALIB = SHARED / "datasets" / "iqa_calibration" / "tid2013_pyiqa_calibra"
+
+
+def need(path: Path, what: str):
+    if not path.exists():
+        pytest.skip(f"{what} not found at {path}: set BENCH_SHARED to the shared folder to run this test")
+
+
+@pytest.fixture(scope="session")
+def kodim():
+    need(KODAK, "Kodak images")
+    from bench.images import read_image
+
+    return read_image(KODAK / "kodim23.png").pixels
+
+
+@pytest.fixture(scope="session")
+def astronaut():
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
+@pytest.fixture
+def small_dir(tmp_path, astronaut):
+    """Two small RGB PNGs (176x192 and 200x168: large enough for MS-SSIM)."""
+    from PIL import Image
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    Image.fromarray(astronaut[:176, 100:292]).save(d / "a.png")
+    Image.fromarray(astronaut[300:468, 250:450]).save(d / "b.png")
+    return d
+
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch, tmp_path):
+    """Never download in tests; user cache dir inside tmp."""
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    if (SHARED / "weights" / "torch").is_dir() and not os.environ.get("TORCH_HOME"):
+        monkeypatch.setenv("TORCH_HOME", str(SHARED / "weights" / "torch"))
