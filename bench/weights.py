@@ -102,10 +102,14 @@ def require(files, metric: str) -> list[Path]:
     return paths
 
 
-@functools.lru_cache(maxsize=None)
 def sha256_of(rel: str) -> str:
     p, _ = locate(rel)
-    return file_sha256(p) if p else "absent"
+    return _sha(str(p), p.stat().st_mtime_ns) if p else "absent"
+
+
+@functools.lru_cache(maxsize=None)
+def _sha(path: str, _mtime: int) -> str:
+    return file_sha256(Path(path))
 
 
 def verifies(rel: str, digest: str) -> bool | None:

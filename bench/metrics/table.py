@@ -43,3 +43,45 @@ ROWS = [
            "bench.metrics.classic:ms_ssim", {"colour": "grey"}, ideal=1.0,
            note="the IQA convention of the official MATLAB code; needs sides >= 161 px"),
 ]
+
+ALEX = "checkpoints/alexnet-owt-7be5be79.pth"
+VGG = "checkpoints/vgg16-397923af.pth"
+PIQ = "bench.metrics.piq_backend:score"
+PYIQA_FR, PYIQA_NR = "bench.metrics.pyiqa_backend:fr", "bench.metrics.pyiqa_backend:nr"
+ROWS += [
+    # perceptual full-reference
+    Metric("lpips", "fr", False, (0, 1), "RGB", "[-1,1]", "lpips", "bench.metrics.deep:lpips", {"net": "alex"},
+           weights=(ALEX,), ideal=0.0, note="LPIPS v0.1, AlexNet features + learned linear layers"),
+    Metric("lpips-vgg", "fr", False, (0, 1), "RGB", "[-1,1]", "lpips", "bench.metrics.deep:lpips", {"net": "vgg"},
+           weights=(VGG,), ideal=0.0, note="LPIPS v0.1, VGG16; ~20x slower than alex on a CPU"),
+    Metric("dists", "fr", False, (0, 1), "RGB", "[0,1]", "piq", "bench.metrics.deep:dists",
+           weights=(VGG, "checkpoints/dists_weights.pt"), ideal=0.0,
+           note="DISTS (Ding et al. 2020) at full resolution, piq's network; matches the official values"),
+    Metric("dists-256", "fr", False, (0, 1), "RGB", "[0,1]", "piq", "bench.metrics.deep:dists", {"resize": True},
+           weights=(VGG, "checkpoints/dists_weights.pt"), ideal=0.0,
+           note="piq's default: shorter side bilinearly resized to 256 px first (faster, different numbers)"),
+    Metric("fsim", "fr", True, (0, 1), "YIQ (FSIMc)", "[0,1]", "piq", PIQ, {"fn": "fsim"}, ideal=1.0),
+    Metric("gmsd", "fr", False, (0, INF), "Y (luminance)", "[0,1]", "piq", PIQ, {"fn": "gmsd"}, ideal=0.0),
+    Metric("vsi", "fr", True, (0, 1), "LMN", "[0,1]", "piq", PIQ, {"fn": "vsi"}, ideal=1.0),
+    Metric("haarpsi", "fr", True, (0, 1), "YIQ", "[0,1]", "piq", PIQ, {"fn": "haarpsi"}, ideal=1.0,
+           note="no official calibration values in the TID2013 set"),
+    Metric("vif", "fr", True, (0, INF), "Y", "[0,1]", "pyiqa", PYIQA_FR, {"name": "vif"}, ideal=1.0,
+           note="pixel-domain VIF matching the official values; piq's vif_p does not (0.07 vs 0.017 on I03)"),
+    Metric("nlpd", "fr", False, (0, INF), "Y", "[0,1]", "pyiqa", PYIQA_FR, {"name": "nlpd"}, ideal=0.0),
+    # no-reference realism (scored on the decoded image alone)
+    Metric("niqe", "nr", False, (0, INF), "Y (MATLAB rgb2gray)", "[0,1]", "pyiqa", PYIQA_NR, {"name": "niqe"},
+           weights=("pyiqa/niqe_modelparameters.mat",), note="LIVE NIQE model parameters"),
+    Metric("brisque", "nr", False, (None, None), "grey", "[0,1]", "pyiqa", PYIQA_NR, {"name": "brisque"},
+           weights=("pyiqa/brisque_svm_weights.pth",), note="LIVE BRISQUE SVR (774 SVs); piq's differs by 10% on I19"),
+    Metric("ilniqe", "nr", False, (0, INF), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "ilniqe"},
+           weights=("pyiqa/ILNIQE_templateModel.mat",), note="~25 s per 512x384 image on one CPU core"),
+    Metric("pi", "nr", False, (None, None), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "pi"},
+           weights=("pyiqa/NRQM_model.mat", "pyiqa/niqe_modelparameters.mat"),
+           note="Perceptual Index = (10 - NRQM + NIQE) / 2; needs the NRQM model"),
+    Metric("musiq", "nr", True, (0, 100), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "musiq"},
+           weights=("pyiqa/musiq_koniq_ckpt-e95806b9.pth",)),
+    Metric("clipiqa", "nr", True, (0, 1), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "clipiqa"},
+           weights=("pyiqa/RN50.pt",)),
+    Metric("topiq-nr", "nr", True, (0, 1), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "topiq_nr"},
+           weights=("pyiqa/cfanet_nr_koniq_res50-9a73138b.pth",)),
+]

@@ -1,0 +1,22 @@
+"""Weight-free metrics computed by piq (Apache-2.0), float64 inputs in [0, 1].
+
+piq converts RGB to its own luminance / YIQ internally where the metric's definition says so
+(FSIM, GMSD, VSI, HaarPSI work on luminance plus chroma as in their papers).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _t(a: np.ndarray):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].double() / 255.0
+
+
+def score(ref: np.ndarray, dist: np.ndarray, fn: str, **kw) -> float:
+    import piq
+    import torch
+
+    with torch.inference_mode():
+        return float(getattr(piq, fn)(_t(dist), _t(ref), data_range=1.0, **kw))

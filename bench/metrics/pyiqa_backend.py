@@ -1,0 +1,45 @@
+"""Metrics computed by pyiqa (optional extra `percept-bench[pyiqa]`, PolyForm Noncommercial).
+
+Used only for the rows where pyiqa reproduces the official values and no lean backend does
+(VIF, NLPD, NIQE, BRISQUE, IL-NIQE, and the learned no-reference rows when their weights exist).
+pyiqa reads its weight cache dir when it is imported, so bench.weights.configure() runs first.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+
+@functools.lru_cache(maxsize=None)
+def _metric(name: str):
+    import warnings
+
+    from .. import weights
+
+    weights.configure()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pyiqa
+
+        return pyiqa.create_metric(name, device="cpu")
+
+
+def _t(a: np.ndarray):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255.0
+
+
+def fr(ref: np.ndarray, dist: np.ndarray, name: str) -> float:
+    import torch
+
+    with torch.inference_mode():
+        return float(_metric(name)(_t(dist), _t(ref)))
+
+
+def nr(img: np.ndarray, name: str) -> float:
+    import torch
+
+    with torch.inference_mode():
+        return float(_metric(name)(_t(img)))
