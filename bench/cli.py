@@ -104,6 +104,54 @@ def cmd_train(args):
     return 0
 
 
+def cmd_score(args):
+    from . import metrics as M, weights
+    from .images import read_image
+
+    weights.configure()
+    if args.no_ref:
+        dist, ref = read_image(args.images[0]).pixels, None
+        names = args.metric or [m for m in M.names("nr") if M.availability(m)[0]]
+        bad = [m for m in names if M.get(m).kind != "nr"]
+    else:
+        if len(args.images) != 2:
+            raise BenchError("bench score REF DIST: give a reference and a distorted image (or --no-ref IMG)")
+        ref, dist = (read_image(p).pixels for p in args.images)
+        names = args.metric or ["psnr", "ssim", "ms-ssim", "lpips", "dists"]
+        bad = [m for m in names if M.get(m).kind != "fr"]
+    if bad:
+        raise BenchError(f"{', '.join(bad)}: wrong kind for this mode; full-reference metrics need REF DIST, "
+                         "no-reference ones --no-ref IMG")
+    out = {}
+    for m in names:
+        try:
+            out[m] = M.score(m, ref, dist)
+        except BenchError as e:
+            out[m] = None
+            print(f"{m}: {e}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for m, v in out.items():
+            arrow = "higher" if M.get(m).higher_is_better else "lower"
+            print(f"{m:14s} {'n/a' if v is None else f'{v:.6g}':>12s}   ({arrow} is better)")
+    return 0 if all(v is not None for v in out.values()) else 1
+
+
+def cmd_weights(args):
+    from . import weights
+
+    rows = weights.report()
+    print(f"hub dir in use: {weights.hub_dir()}  (offline: {weights.offline()})")
+    for r in rows:
+        ver = {True: "verified", False: "MISMATCH", None: "unknown hash"}[r["verifies"]] if r["found"] != "missing" else ""
+        print(f"{r['metric']:12s} {r['file']:45s} {r['found'] if r['found'] == 'missing' else r['via']:14s} "
+              f"{r['sha256'][:16]:16s} {ver}")
+        if r["found"] != "missing" and args.verbose:
+            print(f"{'':12s} {r['found']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench", description="percept-bench: codecs x metrics, honestly.")
     p.add_argument("--weights-dir", help="TORCH_HOME-style dir with hub/checkpoints (env BENCH_WEIGHTS)")
@@ -136,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "table":
             t.add_argument("--bd-method", choices=["pchip", "akima", "cubic"])
         t.set_defaults(fn=fn)
+    sc = sub.add_parser("score", help="score one reference/distorted pair (or one image with --no-ref)")
+    sc.add_argument("images", nargs="+", help="REF DIST, or IMG with --no-ref")
+    sc.add_argument("--metric", action="append", help="metric name (repeatable)")
+    sc.add_argument("--no-ref", action="store_true", help="no-reference metrics on one image")
+    sc.add_argument("--json", action="store_true")
+    sc.set_defaults(fn=cmd_score)
+
+    wt = sub.add_parser("weights", help="where each metric's weight files were found, and whether they verify")
+    wt.add_argument("-v", "--verbose", action="store_true")
+    wt.set_defaults(fn=cmd_weights)
+
     tr = sub.add_parser("train", help="train or fine-tune a learned codec (mse, msssim or dpc objective)")
     tr.add_argument("run_dir", help="directory for state.pt, log.csv, config.json (rerun to resume)")
     tr.add_argument("--objective", choices=["mse", "msssim", "dpc"], default="mse")

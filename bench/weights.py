@@ -80,8 +80,12 @@ def configure() -> Path:
         os.environ["TORCH_HOME"] = str(hub.parent)
         if offline():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import warnings
+
         import torch
 
+        # lpips / piq still pass `pretrained=True` to torchvision: same weights, noisy warning
+        warnings.filterwarnings("ignore", message=r"(Arguments other than a weight enum|The parameter 'pretrained')")
         torch.hub.set_dir(str(hub))
         _configured = hub
     return hub

@@ -31,8 +31,10 @@ class Curve:
     dropped: int = 0  # incomplete rate points
 
 
-def curves(encodings: list[dict], records: list[dict], metric_names: list[str]) -> dict:
-    """{(codec, metric): Curve} from a run's encodings and records."""
+def curves(encodings: list[dict], records: list[dict], metric_names: list[str], set_scores=()) -> dict:
+    """{(codec, metric): Curve} from a run's encodings, records and set-level scores.
+
+    A set-level metric (FID/KID) is one value per rate point over all images' patches."""
     images = {e["image_sha256"] for e in encodings}
     bpp = defaultdict(dict)  # (codec, idx) -> {image: bpp}
     for e in encodings:
@@ -40,6 +42,7 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str]) 
     vals = defaultdict(dict)  # (codec, idx, metric) -> {image: value}
     for r in records:
         vals[(r["codec"], r["point_index"], r["metric"])][r["image_sha256"]] = r["value"]
+    sets = {(r["codec"], r["point_index"], r["metric"]): r["value"] for r in set_scores}
     out = {}
     codecs = sorted({c for c, _ in bpp})
     for codec in codecs:
@@ -48,6 +51,8 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str]) 
             cv = Curve(codec, m)
             for i in idxs:
                 b, v = bpp[(codec, i)], vals.get((codec, i, m), {})
+                if (codec, i, m) in sets:  # set-level: one value for all images
+                    v = {k: sets[(codec, i, m)] for k in b} if sets[(codec, i, m)] is not None else {}
                 if set(b) != images or set(v) != images:
                     cv.dropped += 1
                     continue

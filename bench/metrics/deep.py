@@ -15,7 +15,7 @@ def _to_tensor(a: np.ndarray, lo: float, hi: float):
     """uint8 H x W x 3 -> float32 1 x 3 x H x W in [lo, hi]."""
     import torch
 
-    t = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255.0
+    t = torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].float() / 255.0
     return t * (hi - lo) + lo
 
 

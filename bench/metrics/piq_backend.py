@@ -11,7 +11,7 @@ import numpy as np
 def _t(a: np.ndarray):
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].double() / 255.0
+    return torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].double() / 255.0
 
 
 def score(ref: np.ndarray, dist: np.ndarray, fn: str, **kw) -> float:

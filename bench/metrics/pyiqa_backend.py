@@ -28,7 +28,7 @@ def _metric(name: str):
 def _t(a: np.ndarray):
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255.0
+    return torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].float() / 255.0
 
 
 def fr(ref: np.ndarray, dist: np.ndarray, name: str) -> float:

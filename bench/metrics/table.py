@@ -85,3 +85,19 @@ ROWS += [
     Metric("topiq-nr", "nr", True, (0, 1), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "topiq_nr"},
            weights=("pyiqa/cfanet_nr_koniq_res50-9a73138b.pth",)),
 ]
+
+# distribution realism over HiFiC patches (bench.metrics.sets); `fn` names the feature extractor
+ROWS += [
+    Metric("fid", "set", False, (0, INF), "RGB", "[0,1]", "piq", "inception",
+           weights=("checkpoints/pt_inception-2015-12-05-6726825d.pth",), ideal=0.0,
+           note="standard FID: Inception-v3 pool3 (pytorch-fid weights) on 256-px HiFiC patches"),
+    Metric("kid", "set", False, (None, INF), "RGB", "[0,1]", "piq", "inception",
+           weights=("checkpoints/pt_inception-2015-12-05-6726825d.pth",), ideal=0.0,
+           note="standard KID (cubic polynomial kernel, unbiased) on Inception-v3 pool3 features"),
+    Metric("fid-vgg16", "set", False, (0, INF), "RGB", "[0,1]", "torchvision", "vgg16",
+           weights=("checkpoints/vgg16-397923af.pth",), ideal=0.0,
+           note="Frechet distance on VGG16 conv5_3 GAP features: NOT comparable to published FID"),
+    Metric("kid-vgg16", "set", False, (None, INF), "RGB", "[0,1]", "torchvision", "vgg16",
+           weights=("checkpoints/vgg16-397923af.pth",), ideal=0.0,
+           note="kernel distance on VGG16 conv5_3 GAP features: NOT comparable to published KID"),
+]

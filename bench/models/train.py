@@ -73,6 +73,14 @@ def _batch(imgs, cfg, gen):
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255.0
 
 
+def _truncate_log(path: Path, step: int) -> None:
+    if path.is_file():
+        rows = list(csv.reader(open(path)))
+        keep = rows[:1] + [r for r in rows[1:] if int(r[0]) <= step]
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows(keep)
+
+
 def _save(path: Path, obj) -> None:
     import torch
 
@@ -111,6 +119,7 @@ def train(cfg: TrainConfig) -> dict:
         aux_opt.load_state_dict(st["aux_opt"])
         gen.set_state(st["rng"])
         step, wall = st["step"], st["wall_s"]
+        _truncate_log(run / "log.csv", step)  # rows logged after the last checkpoint are redone
         print(f"resuming {run} at step {step}")
     elif cfg.init:
         src = torch.load(cfg.init, map_location="cpu", weights_only=True)

@@ -84,9 +84,6 @@ def select(cfg: RunConfig):
             ok, why = False, str(e)
         (usable_codecs.append(c) if ok else skipped.__setitem__(f"codec {c}", why))
     for m in metric_names:
-        if M.get(m).kind == "set":
-            usable_metrics.append(m)
-            continue
         ok, why = M.availability(m)
         (usable_metrics.append(m) if ok else skipped.__setitem__(f"metric {m}", why))
     anchor = cfg.anchor or ("jpeg2000" if "jpeg2000" in usable_codecs else (usable_codecs or [None])[0])
@@ -106,11 +103,13 @@ def run(cfg: RunConfig) -> RunSummary:
     for what, why in skipped.items():
         warnings.warn(f"{what} skipped: {why}", stacklevel=2)
     fr_nr = [m for m in metric_names if M.get(m).kind != "set"]
+    set_metrics = [m for m in metric_names if M.get(m).kind == "set"]
+    extractors = {M.get(m).fn: M.version_key(m) for m in set_metrics}  # extractor -> features version
     store = Store(cfg.out)
     manifest = {
         "dataset": ds.id, "dataset_files": ds.sha256, "codecs": codecs, "metrics": metric_names,
         "anchor": anchor, "bd_method": cfg.bd_method, "skipped": skipped,
-        "metric_versions": {m: M.version_key(m) for m in fr_nr},
+        "metric_versions": {m: M.version_key(m) for m in metric_names},
         "codec_versions": {c: "/".join(T.codec_identity(c)) for c in codecs},
         "codec_cards": {c: T.codec(c).card for c in codecs},
         "packages": _versions(), "host": platform.node(), "platform": platform.platform(),
@@ -119,7 +118,9 @@ def run(cfg: RunConfig) -> RunSummary:
     run_id = store.start_run(manifest["command"], manifest)
     summary = RunSummary(run_id, Path(cfg.out), skipped=skipped)
     try:
-        _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress)
+        _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress, extractors)
+        if set_metrics:
+            _set_scores(store, run_id, set_metrics)
     finally:
         summary.wall_s = time.perf_counter() - t_start
         store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
@@ -130,7 +131,7 @@ def run(cfg: RunConfig) -> RunSummary:
     return summary
 
 
-def _grid(store, ds, codecs, metric_names, run_id, summary, progress):
+def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors=None):
     from tqdm import tqdm
 
     n_points = sum(len(T.codec(c).ladder) for c in codecs)
@@ -144,22 +145,29 @@ def _grid(store, ds, codecs, metric_names, run_id, summary, progress):
             bar.update(n_points)
             bar.write(f"skipping {name}: {img}")
             continue
+        for ext, ver in (extractors or {}).items():  # the originals' patch features, once per image
+            if store.get_features(f"image:{img.sha256}", ext, ver) is None:
+                from ..metrics.sets import features
+
+                store.put_features(f"image:{img.sha256}", ext, ver, features(img.pixels, ext))
         for c in codecs:
             for idx, point in enumerate(T.codec(c).ladder):
                 summary.tasks += 1
-                _one(store, img, c, idx, point, metric_names, run_id, summary)
+                _one(store, img, c, idx, point, metric_names, run_id, summary, extractors or {})
                 bar.update(1)
     bar.close()
 
 
-def _one(store, img, codec_id, idx, point, metric_names, run_id, summary):
+def _one(store, img, codec_id, idx, point, metric_names, run_id, summary, extractors):
     key = T.key_for(img.sha256, codec_id, point)
     row = store.encoding(key)
     recon = None
+    exts = list(extractors)
     if row is not None:
         have = store.scored(key)
         todo = [m for m in metric_names if (m, M.version_key(m)) not in have]
-        if not todo:
+        exts = [e for e, v in extractors.items() if store.get_features(key, e, v) is None]
+        if not todo and not exts:
             summary.cached += 1
             store.put(None, [], [], run_id, key)
             return
@@ -171,7 +179,7 @@ def _one(store, img, codec_id, idx, point, metric_names, run_id, summary):
         else:
             metric_names = todo
             summary.cached += 1
-    out = T.compute(img.name, img.pixels, codec_id, idx, point, metric_names, recon)
+    out = T.compute(img.name, img.pixels, codec_id, idx, point, metric_names, recon, exts)
     enc = out["encoding"]
     if enc is not None:
         enc["run_id"] = run_id
@@ -186,8 +194,35 @@ def _one(store, img, codec_id, idx, point, metric_names, run_id, summary):
     for f in out["failures"]:
         f["run_id"] = run_id
     store.put(enc, out["scores"], out["failures"], run_id, key if (enc is not None or row is not None) else None)
+    for ext, arr in out["features"].items():
+        store.put_features(key, ext, extractors[ext], arr)
     summary.scored += len(out["scores"])
     summary.failures.extend(out["failures"])
+
+
+def _set_scores(store, run_id, set_metrics):
+    """FID / KID per (codec, rate point) from the stored per-image features of this run."""
+    import numpy as np
+
+    from ..errors import MetricError
+    from ..metrics.sets import set_score
+
+    groups = {}
+    for e in store.encodings_of(run_id):
+        groups.setdefault((e["codec"], e["point_index"]), []).append(e)
+    for (codec, idx), encs in sorted(groups.items()):
+        for m in set_metrics:
+            row, ver = M.get(m), M.version_key(m)
+            ref = [store.get_features(f"image:{e['image_sha256']}", row.fn, ver) for e in encs]
+            dist = [store.get_features(e["key"], row.fn, ver) for e in encs]
+            if any(f is None for f in ref + dist):
+                store.put_set_score(run_id, codec, idx, m, None, 0, "features missing for some images")
+                continue
+            a, b = np.concatenate(ref), np.concatenate(dist)
+            try:
+                store.put_set_score(run_id, codec, idx, m, set_score(m, a, b), len(b), None)
+            except MetricError as err:
+                store.put_set_score(run_id, codec, idx, m, None, len(b), str(err))
 
 
 def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None = None,
@@ -206,7 +241,7 @@ def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None
     anchor = anchor or man.get("anchor")
     method = method or man.get("bd_method", "pchip")
     encs = store.encodings_of(row["run_id"])
-    cvs = curves(encs, store.records(row["run_id"]), metric_names)
+    cvs = curves(encs, store.records(row["run_id"]), metric_names, store.set_scores_of(row["run_id"]))
     if anchor not in {c for c, _ in cvs} and cvs:
         raise BenchError(f"anchor {anchor!r} has no results in this run; valid: "
                          f"{', '.join(sorted({c for c, _ in cvs}))}")

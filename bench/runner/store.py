@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS scores (
 CREATE TABLE IF NOT EXISTS failures (
   id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER, stage TEXT, image TEXT, codec TEXT,
   point TEXT, metric TEXT, message TEXT, traceback TEXT, created TEXT);
+CREATE TABLE IF NOT EXISTS features (
+  owner TEXT NOT NULL, extractor TEXT NOT NULL, version TEXT NOT NULL, n INTEGER, d INTEGER, data BLOB,
+  PRIMARY KEY (owner, extractor, version));
+CREATE TABLE IF NOT EXISTS set_scores (
+  run_id INTEGER NOT NULL, codec TEXT NOT NULL, point_index INTEGER NOT NULL, metric TEXT NOT NULL,
+  value REAL, n_patches INTEGER, message TEXT, PRIMARY KEY (run_id, codec, point_index, metric));
 CREATE TABLE IF NOT EXISTS run_items (
   run_id INTEGER NOT NULL, encoding_key TEXT NOT NULL, PRIMARY KEY (run_id, encoding_key));
 CREATE VIEW IF NOT EXISTS records AS
@@ -134,6 +140,30 @@ class Store:
                     " VALUES (?,?,?,?,?,?,?,?,?)",
                     (f.get("run_id"), f.get("stage"), f.get("image"), f.get("codec"), json.dumps(f.get("point")),
                      f.get("metric"), f.get("message"), f.get("traceback"), now()))
+
+    # -- per-image features for set-level metrics (owner: encoding key or 'image:<sha>') ----
+    def get_features(self, owner: str, extractor: str, version: str):
+        import numpy as np
+
+        r = self.db.execute("SELECT n, d, data FROM features WHERE owner=? AND extractor=? AND version=?",
+                            (owner, extractor, version)).fetchone()
+        return None if r is None else np.frombuffer(r["data"], dtype=np.float64).reshape(r["n"], r["d"])
+
+    def put_features(self, owner: str, extractor: str, version: str, arr) -> None:
+        import numpy as np
+
+        a = np.ascontiguousarray(arr, dtype=np.float64)
+        with self.tx():
+            self.db.execute("INSERT OR IGNORE INTO features VALUES (?,?,?,?,?,?)",
+                            (owner, extractor, version, a.shape[0], a.shape[1], a.tobytes()))
+
+    def put_set_score(self, run_id, codec, point_index, metric, value, n, message) -> None:
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO set_scores VALUES (?,?,?,?,?,?,?)",
+                            (run_id, codec, point_index, metric, value, n, message))
+
+    def set_scores_of(self, run_id: int) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM set_scores WHERE run_id=?", (run_id,))]
 
     # -- files ------------------------------------------------------------------------
     def recon_path(self, sha: str) -> Path:

@@ -44,13 +44,13 @@ def _failure(stage, image, codec_id, point, metric, exc):
 
 
 def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int, point,
-            metric_names: list[str], recon: np.ndarray | None = None) -> dict:
+            metric_names: list[str], recon: np.ndarray | None = None, extractors=()) -> dict:
     """Encode/decode (unless `recon` is given: the stored reconstruction) and score.
 
     Returns {'encoding': row or None, 'bitstream': bytes or None, 'recon': array or None,
              'scores': [...], 'failures': [...]} with no side effects.
     """
-    out = {"encoding": None, "bitstream": None, "recon": recon, "scores": [], "failures": []}
+    out = {"encoding": None, "bitstream": None, "recon": recon, "scores": [], "failures": [], "features": {}}
     c = codec(codec_id)
     key = key_for(pixel_sha256(pixels), codec_id, point)
     if recon is None:
@@ -83,4 +83,11 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
                                   "value": v, "seconds": time.perf_counter() - t0})
         except Exception as e:  # noqa: BLE001
             out["failures"].append(_failure("metric", image_name, codec_id, point, name, e))
+    for ext in extractors:
+        from ..metrics.sets import features
+
+        try:
+            out["features"][ext] = features(out["recon"], ext)
+        except Exception as e:  # noqa: BLE001
+            out["failures"].append(_failure("features", image_name, codec_id, point, ext, e))
     return out
