@@ -10,6 +10,7 @@ Policy (tested in tests/test_images.py):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,17 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def cached_file_sha256(path) -> str:
+    """file_sha256, memoised on (path, size, mtime): checkpoints are hashed once per process."""
+    st = Path(path).stat()
+    return _cached_sha(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_sha(path: str, _size: int, _mtime: int) -> str:
+    return file_sha256(Path(path))
 
 
 def to_uint8(x) -> np.ndarray:

@@ -15,6 +15,7 @@ from ..errors import CardError, UnknownName
 
 ADAPTERS = {
     "imagecodecs": "bench.adapters.imagecodecs_adapter:ImagecodecsAdapter",
+    "learned": "bench.adapters.learned:LearnedAdapter",
 }
 ENTRY_POINT_GROUP = "percept_bench.adapters"
 
@@ -62,6 +63,7 @@ def list_codecs() -> dict[str, Path]:
 
 def load_codec(codec_id: str) -> Codec:
     card, path = load_card("codecs", codec_id)
+    card["_path"] = str(path)
     if "adapter" not in card:
         raise CardError(f"{path}: missing `adapter = ...`; valid: {', '.join(ADAPTERS)} or module:Class")
     cls, origin = adapter_class(card["adapter"])

@@ -37,7 +37,8 @@ class Adapter:
     def encode(self, pixels: np.ndarray, point) -> Encoded:
         raise NotImplementedError
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: bytes, point=None) -> np.ndarray:
+        """Bytes -> RGB8. `point` names the decoder where it depends on it (learned codecs)."""
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------
@@ -48,6 +49,10 @@ class Adapter:
         except Exception as e:  # noqa: BLE001
             return False, str(e)
         return True, ""
+
+    def point_key(self, point):
+        """What the cache key records for a rate point (learned codecs add the checkpoint sha256)."""
+        return point
 
     def ladder(self) -> list:
         return list(self.card.get("ladder", {}).get("points", []))

@@ -34,7 +34,7 @@ def codec_identity(codec_id: str) -> tuple[str, str, str]:
 def key_for(image_sha: str, codec_id: str, point) -> str:
     c = codec(codec_id)
     _, aver, lver = codec_identity(codec_id)
-    return encoding_key(image_sha, codec_id, aver, lver, c.adapter.params, point)
+    return encoding_key(image_sha, codec_id, aver, lver, c.adapter.params, c.adapter.point_key(point))
 
 
 def _failure(stage, image, codec_id, point, metric, exc):
@@ -58,7 +58,7 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
             t0 = time.perf_counter()
             enc = c.adapter.encode(pixels, point)
             t1 = time.perf_counter()
-            rec = as_rgb8(c.adapter.decode(enc.data), f"{codec_id} decoder output")
+            rec = as_rgb8(c.adapter.decode(enc.data, point), f"{codec_id} decoder output")
             t2 = time.perf_counter()
             if rec.shape != pixels.shape:
                 raise BenchError(f"{codec_id} decoded {rec.shape}, expected {pixels.shape}")

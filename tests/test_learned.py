@@ -1,0 +1,98 @@
+"""Learned codecs: a checkpoint trained by `bench train` in the test, real bitstreams, safety."""
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("compressai", reason="learned extra not installed: pip install 'percept-bench[learned]'")
+
+from bench.adapters import load_codec  # noqa: E402
+from bench.adapters.learned import LearnedAdapter, safe_load  # noqa: E402
+from bench.errors import CodecError  # noqa: E402
+from bench.models.train import TrainConfig, train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A small mean-scale hyperprior trained for a few steps by our own training loop."""
+    from PIL import Image
+    from skimage import data
+
+    d = tmp_path_factory.mktemp("train")
+    imgs = d / "imgs"
+    imgs.mkdir()
+    for n in ("astronaut", "coffee", "chelsea"):
+        Image.fromarray(getattr(data, n)()).save(imgs / f"{n}.png")
+    ckpt = d / "cards" / "codecs" / "tiny.pt"
+    r = train(TrainConfig(run_dir=str(d / "run"), objective="dpc", lmbda=4.0, steps=6, dataset=str(imgs),
+                          crop=128, batch=2, N=32, M=48, export=str(ckpt), threads=2, checkpoint_every=3))
+    assert r["step"] == 6 and ckpt.is_file()
+    (d / "cards" / "codecs" / "tiny.toml").write_text(
+        'id = "tiny"\nadapter = "learned"\n[ladder]\npoints = ["tiny.pt"]\n')
+    log = (d / "run" / "log.csv").read_text().splitlines()
+    assert log[0].startswith("step,loss,bpp,mse,msssim,lpips")
+    return d
+
+
+@pytest.fixture
+def codec(tiny, monkeypatch):
+    monkeypatch.setenv("BENCH_CARDS", str(tiny / "cards"))
+    return load_codec("tiny")
+
+
+def test_checkpoint_round_trips_an_odd_sized_image(codec, astronaut):
+    img = np.ascontiguousarray(astronaut[100:161, 200:297])  # 61 x 97
+    e = codec.adapter.encode(img, "tiny.pt")
+    rec = codec.adapter.decode(e.data, "tiny.pt")
+    assert rec.shape == (61, 97, 3) and rec.dtype == np.uint8
+    assert e.rate_bytes == len(e.data) > 17
+
+
+def test_decompress_reproduces_the_forward_pass_and_bytes_are_deterministic(codec, astronaut):
+    img = np.ascontiguousarray(astronaut[:256, :256])
+    a = codec.adapter.encode(img, "tiny.pt")
+    b = codec.adapter.encode(img, "tiny.pt")
+    assert a.data == b.data
+    rec = codec.adapter.decode(a.data, "tiny.pt")
+    net = codec.adapter.model("tiny.pt")
+    x = torch.from_numpy(img.copy()).permute(2, 0, 1)[None].float() / 255
+    with torch.inference_mode():
+        fwd = net(x)["x_hat"].clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255
+    assert np.abs(rec.astype(float) - np.rint(fwd)).max() <= 1
+    real = 8 * len(a.data) / (256 * 256)
+    assert real == pytest.approx(a.info["bpp_estimated"], rel=0.1, abs=0.01)
+
+
+def test_pickled_code_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    p = tmp_path / "evil.pt"
+    torch.save({"state_dict": {}, "payload": Evil()}, p)
+    with pytest.raises(CodecError, match="refused to load: it holds pickled objects"):
+        safe_load(p)
+    from bench.models.dpc import load
+
+    with pytest.raises(CodecError, match="refused"):
+        load(p)
+
+
+def test_zoo_named_checkpoint_in_a_hub_dir_is_found(tiny, tmp_path, monkeypatch, astronaut):
+    """One of ours (a mean-scale hyperprior) saved under the zoo's mbt2018-mean file name."""
+    from bench.models.dpc import load
+
+    net, _ = load(tiny / "cards" / "codecs" / "tiny.pt")
+    hub = tmp_path / "torch" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    torch.save(net.state_dict(), hub / "mbt2018-mean-1-e522738d.pth.tar")
+    monkeypatch.setenv("BENCH_WEIGHTS", str(tmp_path / "torch"))
+    c = load_codec("mbt2018-mean")
+    path, kind = c.adapter.checkpoint(1)
+    assert kind == "zoo" and path == hub / "mbt2018-mean-1-e522738d.pth.tar"
+    img = np.ascontiguousarray(astronaut[:128, :192])
+    rec = c.adapter.decode(c.adapter.encode(img, 1).data, 1)
+    assert rec.shape == img.shape
+    assert not c.adapter.available()[0]  # qualities 2..8 are still missing, and it says so
+    assert "mbt2018-mean-2-" in c.adapter.available()[1]
