@@ -16,6 +16,7 @@ from ..errors import CardError, UnknownName
 ADAPTERS = {
     "imagecodecs": "bench.adapters.imagecodecs_adapter:ImagecodecsAdapter",
     "learned": "bench.adapters.learned:LearnedAdapter",
+    "heif-hevc": "bench.adapters.heif:HeifHevcAdapter",
 }
 ENTRY_POINT_GROUP = "percept_bench.adapters"
 

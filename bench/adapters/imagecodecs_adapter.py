@@ -45,7 +45,19 @@ class ImagecodecsAdapter(Adapter):
         self.param = card.get("ladder", {}).get("param", "level")
         if FORMATS[fmt][1]:
             self.encode_kwargs.setdefault("numthreads", 1)
-            self.decode_kwargs.setdefault("numthreads", 1)
+            if self._accepts(f"{fmt}_decode", "numthreads"):
+                self.decode_kwargs.setdefault("numthreads", 1)
+
+    @staticmethod
+    def _accepts(fn: str, kw: str) -> bool:
+        import inspect
+
+        import imagecodecs
+
+        try:
+            return kw in inspect.signature(getattr(imagecodecs, fn)).parameters
+        except (TypeError, ValueError):
+            return False
 
     def library_version(self) -> str:
         import imagecodecs
