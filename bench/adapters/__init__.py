@@ -17,6 +17,8 @@ ADAPTERS = {
     "imagecodecs": "bench.adapters.imagecodecs_adapter:ImagecodecsAdapter",
     "learned": "bench.adapters.learned:LearnedAdapter",
     "heif-hevc": "bench.adapters.heif:HeifHevcAdapter",
+    "external": "bench.adapters.external:ExternalAdapter",
+    "bpg": "bench.adapters.external:BpgAdapter",
 }
 ENTRY_POINT_GROUP = "percept_bench.adapters"
 

@@ -37,8 +37,9 @@ class Adapter:
     def encode(self, pixels: np.ndarray, point) -> Encoded:
         raise NotImplementedError
 
-    def decode(self, data: bytes, point=None) -> np.ndarray:
-        """Bytes -> RGB8. `point` names the decoder where it depends on it (learned codecs)."""
+    def decode(self, data: bytes, point=None, shape=None) -> np.ndarray:
+        """Bytes -> RGB8. `point` names the decoder where it depends on it (learned codecs);
+        `shape` is the original's (H, W, 3), for decoders of headerless formats (raw YUV)."""
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------

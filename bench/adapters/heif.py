@@ -113,7 +113,7 @@ class HeifHevcAdapter(Adapter):
         acc["bytes_counted"] = "HEVC payload (mdat + hvcC parameter sets), not the HEIF container"
         return Encoded(data, acc["payload_bytes"], acc)
 
-    def decode(self, data: bytes, point=None) -> np.ndarray:
+    def decode(self, data: bytes, point=None, shape=None) -> np.ndarray:
         import pillow_heif
 
         return as_rgb8(np.asarray(pillow_heif.open_heif(io.BytesIO(data)).to_pillow().convert("RGB")), "HEIF decoder")

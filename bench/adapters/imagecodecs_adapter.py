@@ -76,7 +76,7 @@ class ImagecodecsAdapter(Adapter):
         data = bytes(fn(np.ascontiguousarray(pixels), **{self.param: point}, **self.encode_kwargs))
         return Encoded(data, len(data), {"bytes_counted": "whole bitstream"})
 
-    def decode(self, data: bytes, point=None) -> np.ndarray:
+    def decode(self, data: bytes, point=None, shape=None) -> np.ndarray:
         import imagecodecs
 
         out = getattr(imagecodecs, f"{self.format}_decode")(data, **self.decode_kwargs)

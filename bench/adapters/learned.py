@@ -157,7 +157,7 @@ class LearnedAdapter(Adapter):
         return Encoded(data, len(data), {"bpp_estimated": est, "padded_to": [h + ph, w + pw],
                                          "bytes_counted": "header + entropy-coded strings"})
 
-    def decode(self, data: bytes, point=None) -> np.ndarray:
+    def decode(self, data: bytes, point=None, shape=None) -> np.ndarray:
         import torch
 
         if point is None:

@@ -58,7 +58,7 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
             t0 = time.perf_counter()
             enc = c.adapter.encode(pixels, point)
             t1 = time.perf_counter()
-            rec = as_rgb8(c.adapter.decode(enc.data, point), f"{codec_id} decoder output")
+            rec = as_rgb8(c.adapter.decode(enc.data, point, shape=pixels.shape), f"{codec_id} decoder output")
             t2 = time.perf_counter()
             if rec.shape != pixels.shape:
                 raise BenchError(f"{codec_id} decoded {rec.shape}, expected {pixels.shape}")
