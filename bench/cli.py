@@ -152,6 +152,20 @@ def cmd_weights(args):
     return 0
 
 
+def cmd_match(args):
+    from .analysis.match import match
+    from .images import read_image
+
+    img = read_image(args.image).pixels
+    r = match(args.codec, img, bpp=args.bpp, metric=args.metric, value=args.value)
+    what = f"{args.metric} {r.value:.4f}, " if r.value is not None else ""
+    print(f"{args.codec}: {r.point} gives {what}{r.bpp:.4f} bpp ({len(r.evaluations)} encodings)")
+    if args.json:
+        print(json.dumps({"codec": args.codec, "point": r.point, "bpp": r.bpp, "value": r.value,
+                          "evaluations": r.evaluations}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench", description="percept-bench: codecs x metrics, honestly.")
     p.add_argument("--weights-dir", help="TORCH_HOME-style dir with hub/checkpoints (env BENCH_WEIGHTS)")
@@ -190,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--no-ref", action="store_true", help="no-reference metrics on one image")
     sc.add_argument("--json", action="store_true")
     sc.set_defaults(fn=cmd_score)
+
+    mt = sub.add_parser("match", help="find the rate point of a codec nearest a target bpp or metric value")
+    mt.add_argument("--codec", required=True)
+    mt.add_argument("--image", required=True)
+    mt.add_argument("--bpp", type=float)
+    mt.add_argument("--metric")
+    mt.add_argument("--value", type=float, help="target value of --metric")
+    mt.add_argument("--json", action="store_true")
+    mt.set_defaults(fn=cmd_match)
 
     wt = sub.add_parser("weights", help="where each metric's weight files were found, and whether they verify")
     wt.add_argument("-v", "--verbose", action="store_true")

@@ -1,0 +1,25 @@
+"""A third-party adapter as a plugin would ship it: JPEG via Pillow, nothing from bench but the base."""
+import io
+
+import numpy as np
+from PIL import Image
+
+from bench.adapters.base import Adapter, Encoded
+
+
+class PillowJpeg(Adapter):
+    name = "pillow-jpeg"
+    version = "1"
+
+    def library_version(self):
+        import PIL
+
+        return f"Pillow {PIL.__version__}"
+
+    def encode(self, pixels, point):
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, "JPEG", quality=int(point))
+        return Encoded(buf.getvalue(), len(buf.getvalue()))
+
+    def decode(self, data, point=None, shape=None):
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
