@@ -28,7 +28,8 @@ def cmd_run(args):
     s = run(RunConfig(dataset=args.dataset, codecs=args.codec or [], metrics=args.metric or [],
                       anchor=args.anchor, out=args.out, data_dir=args.data_dir,
                       images=args.image or [], bd_method=args.bd_method,
-                      progress=not args.no_progress, command=" ".join(["bench"] + sys.argv[1:])))
+                      progress=not args.no_progress, command=" ".join(["bench"] + sys.argv[1:]),
+                      workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout))
     print(s.leaderboard)
     for f in s.failures[:20]:
         where = "/".join(str(f.get(k)) for k in ("image", "codec", "point", "metric") if f.get(k) is not None)
@@ -180,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", help="root holding one folder per dataset (env BENCH_DATA_DIR)")
     r.add_argument("--image", action="append", help="only these images of the dataset (repeatable)")
     r.add_argument("--bd-method", default="pchip", choices=["pchip", "akima", "cubic"])
+    r.add_argument("--workers", type=int, default=1, help="worker processes (torch threads split between them)")
+    r.add_argument("--scheduler", help="Dask scheduler address (tcp://HOST:PORT): run the grid on that cluster")
+    r.add_argument("--task-timeout", type=float, help="seconds before one task is stopped and recorded as failed")
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--allow-failures", action="store_true", help="exit 0 even when some tasks failed")
     r.set_defaults(fn=cmd_run)

@@ -23,3 +23,23 @@ class PillowJpeg(Adapter):
 
     def decode(self, data, point=None, shape=None):
         return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+class Raising(PillowJpeg):
+    """Fails on one rate point (quality 50) with an exception, like a buggy adapter would."""
+
+    def encode(self, pixels, point):
+        if int(point) == 50:
+            raise RuntimeError("adapter bug at quality 50")
+        return super().encode(pixels, point)
+
+
+class Sleepy(PillowJpeg):
+    """Hangs on one rate point (quality 50)."""
+
+    def encode(self, pixels, point):
+        if int(point) == 50:
+            import time
+
+            time.sleep(120)
+        return super().encode(pixels, point)

@@ -13,7 +13,7 @@ from .. import metrics as M
 from ..adapters import list_codecs
 from ..datasets import resolve
 from ..errors import BadImage, BenchError, UnknownName
-from ..images import read_image, write_png
+from ..images import read_image
 from . import task as T
 from .store import Store
 
@@ -32,6 +32,9 @@ class RunConfig:
     images: list = field(default_factory=list)
     bd_method: str = "pchip"
     progress: bool = True
+    workers: int = 1
+    scheduler: str | None = None
+    task_timeout: float | None = None
     command: str = ""
 
 
@@ -106,6 +109,7 @@ def run(cfg: RunConfig) -> RunSummary:
     set_metrics = [m for m in metric_names if M.get(m).kind == "set"]
     extractors = {M.get(m).fn: M.version_key(m) for m in set_metrics}  # extractor -> features version
     store = Store(cfg.out)
+    store.clean_stale_tmp()
     manifest = {
         "dataset": ds.id, "dataset_files": ds.sha256, "codecs": codecs, "metrics": metric_names,
         "anchor": anchor, "bd_method": cfg.bd_method, "skipped": skipped,
@@ -113,12 +117,14 @@ def run(cfg: RunConfig) -> RunSummary:
         "codec_versions": {c: "/".join(T.codec_identity(c)) for c in codecs},
         "codec_cards": {c: T.codec(c).card for c in codecs},
         "packages": _versions(), "host": platform.node(), "platform": platform.platform(),
+        "workers": cfg.workers, "scheduler": cfg.scheduler, "task_timeout": cfg.task_timeout,
         "command": cfg.command or " ".join(sys.argv),
     }
     run_id = store.start_run(manifest["command"], manifest)
     summary = RunSummary(run_id, Path(cfg.out), skipped=skipped)
     try:
-        _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress, extractors)
+        _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress, extractors, workers=cfg.workers,
+              scheduler=cfg.scheduler, timeout=cfg.task_timeout)
         if set_metrics:
             _set_scores(store, run_id, set_metrics)
     finally:
@@ -131,34 +137,55 @@ def run(cfg: RunConfig) -> RunSummary:
     return summary
 
 
-def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors=None):
+def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors=None, *, workers=1,
+          scheduler=None, timeout=None):
     from tqdm import tqdm
 
-    n_points = sum(len(T.codec(c).ladder) for c in codecs)
-    bar = tqdm(total=len(ds.files) * n_points, unit="enc", disable=not progress, dynamic_ncols=True,
-               desc="bench run")
-    for name, img in ds.images():
-        if isinstance(img, Exception):
-            f = {"stage": "load", "image": name, "message": str(img), "run_id": run_id}
-            store.put(None, [], [f])
-            summary.failures.append(f)
-            bar.update(n_points)
-            bar.write(f"skipping {name}: {img}")
-            continue
-        for ext, ver in (extractors or {}).items():  # the originals' patch features, once per image
-            if store.get_features(f"image:{img.sha256}", ext, ver) is None:
-                from ..metrics.sets import features
+    from . import executors
 
-                store.put_features(f"image:{img.sha256}", ext, ver, features(img.pixels, ext))
-        for c in codecs:
-            for idx, point in enumerate(T.codec(c).ladder):
-                summary.tasks += 1
-                _one(store, img, c, idx, point, metric_names, run_id, summary, extractors or {})
-                bar.update(1)
+    extractors = extractors or {}
+    n_points = sum(len(T.codec(c).ladder) for c in codecs)
+    bar = tqdm(total=len(ds.files) * n_points, unit="task", disable=not progress, dynamic_ncols=True,
+               desc="bench run")
+
+    def jobs():
+        """Plan lazily, image by image: cached tasks are settled here, the rest become jobs."""
+        for name, img in ds.images():
+            if isinstance(img, Exception):
+                f = {"stage": "load", "image": name, "message": str(img), "run_id": run_id}
+                store.put(None, [], [f])
+                summary.failures.append(f)
+                bar.update(n_points)
+                bar.write(f"skipping {name}: {img}")
+                continue
+            for ext, ver in extractors.items():  # the originals' patch features, once per image
+                if store.get_features(f"image:{img.sha256}", ext, ver) is None:
+                    from ..metrics.sets import features
+
+                    store.put_features(f"image:{img.sha256}", ext, ver, features(img.pixels, ext))
+            for c in codecs:
+                for idx, point in enumerate(T.codec(c).ladder):
+                    summary.tasks += 1
+                    job = _plan(store, img, c, idx, point, metric_names, run_id, summary, extractors)
+                    if job is None:
+                        bar.update(1)
+                    else:
+                        yield job
+
+    if scheduler:
+        results = executors.dask(jobs(), scheduler, timeout)
+    elif workers > 1:
+        results = executors.pool(jobs(), workers, timeout)
+    else:
+        results = executors.serial(jobs(), timeout)
+    for job, out in results:
+        _record(store, job, out, run_id, summary, extractors)
+        bar.update(1)
     bar.close()
 
 
-def _one(store, img, codec_id, idx, point, metric_names, run_id, summary, extractors):
+def _plan(store, img, codec_id, idx, point, metric_names, run_id, summary, extractors):
+    """None when the store already holds everything for this task; else the job to run."""
     key = T.key_for(img.sha256, codec_id, point)
     row = store.encoding(key)
     recon = None
@@ -170,30 +197,33 @@ def _one(store, img, codec_id, idx, point, metric_names, run_id, summary, extrac
         if not todo and not exts:
             summary.cached += 1
             store.put(None, [], [], run_id, key)
-            return
-        path = store.recon_path(row["recon_sha256"])
+            return None
         try:
-            recon = read_image(path).pixels
+            recon = read_image(store.recon_path(row["recon_sha256"])).pixels
         except BadImage:
-            recon, row = None, None  # reconstruction file lost: re-encode
+            row = None  # reconstruction file lost: re-encode
         else:
             metric_names = todo
             summary.cached += 1
-    out = T.compute(img.name, img.pixels, codec_id, idx, point, metric_names, recon, exts)
+    return {"key": key, "had_row": row is not None,
+            "args": {"image_name": img.name, "pixels": img.pixels, "codec_id": codec_id, "point_index": idx,
+                     "point": point, "metric_names": metric_names, "recon": recon, "extractors": exts}}
+
+
+def _record(store, job, out, run_id, summary, extractors):
+    key = job["key"]
     enc = out["encoding"]
     if enc is not None:
         enc["run_id"] = run_id
         # files first (atomic, content-addressed); the row that points at them comes after
         store.write_bitstream(key, out["bitstream"])
-        rp = store.recon_path(enc["recon_sha256"])
-        if not rp.is_file():
-            write_png(rp, out["recon"])
+        store.write_recon(enc["recon_sha256"], out["recon"])
         summary.encoded += 1
     for s in out["scores"]:
         s["run_id"] = run_id
     for f in out["failures"]:
         f["run_id"] = run_id
-    store.put(enc, out["scores"], out["failures"], run_id, key if (enc is not None or row is not None) else None)
+    store.put(enc, out["scores"], out["failures"], run_id, key if (enc is not None or job["had_row"]) else None)
     for ext, arr in out["features"].items():
         store.put_features(key, ext, extractors[ext], arr)
     summary.scored += len(out["scores"])

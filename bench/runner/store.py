@@ -173,11 +173,25 @@ class Store:
         return self.dir / "bitstreams" / key[:2] / f"{key}.bin"
 
     def write_bitstream(self, key: str, data: bytes) -> None:
-        p = self.bitstream_path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, p)
+        _atomic(self.bitstream_path(key), lambda tmp: tmp.write_bytes(data))
+
+    def write_recon(self, sha: str, pixels) -> None:
+        from PIL import Image
+
+        p = self.recon_path(sha)
+        if not p.is_file():  # content-addressed: an existing file already holds these pixels
+            _atomic(p, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG", compress_level=1))
+
+    def clean_stale_tmp(self) -> int:
+        """Remove temp files left by killed processes (names carry the writer's pid)."""
+        n = 0
+        for d in (self.dir / "recon", self.dir / "bitstreams"):
+            for t in d.glob("*/*.tmp") if d.is_dir() else []:
+                pid = t.name.rsplit(".", 2)[-2]
+                if pid.isdigit() and not _alive(int(pid)):
+                    t.unlink(missing_ok=True)
+                    n += 1
+        return n
 
     def close(self):
         self.db.close()
@@ -194,3 +208,25 @@ class _Tx:
     def __exit__(self, exc_type, *_):
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
         return False
+
+
+def _atomic(path: Path, write) -> None:
+    """Write to <path>.<pid>.tmp, then rename: readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -19,15 +19,32 @@ from ..images import as_rgb8, pixel_sha256
 from .keys import encoding_key
 
 
-@functools.lru_cache(maxsize=None)
+def _card_stamp(codec_id: str):
+    """The card file and its mtime: a changed (or different) card is a different codec."""
+    from ..adapters import list_codecs
+
+    p = list_codecs().get(codec_id)
+    return (str(p), p.stat().st_mtime_ns) if p else (None, 0)
+
+
 def codec(codec_id: str):
+    """The codec, built once per process per card version (workers keep it between tasks)."""
+    return _codec(codec_id, _card_stamp(codec_id))
+
+
+@functools.lru_cache(maxsize=None)
+def _codec(codec_id: str, _stamp):
     return load_codec(codec_id)
 
 
-@functools.lru_cache(maxsize=None)
 def codec_identity(codec_id: str) -> tuple[str, str, str]:
     """(adapter name, adapter version, codec library version) — part of the encoding key."""
-    c = codec(codec_id)
+    return _identity(codec_id, _card_stamp(codec_id))
+
+
+@functools.lru_cache(maxsize=None)
+def _identity(codec_id: str, stamp):
+    c = _codec(codec_id, stamp)
     return c.card["adapter"], c.adapter.version, c.adapter.library_version()
 
 
