@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-runs}
 BASE_STEPS=${BASE_STEPS:-4000}
-FT_STEPS=${FT_STEPS:-800}
+FT_STEPS=${FT_STEPS:-1000}
+FT_STEPS_Q3=${FT_STEPS_Q3:-1500}   # the middle rate point got longer fine-tuning in the first run
 THREADS=${THREADS:-1}
 BENCH=${BENCH:-.venv/bin/bench}
 ARCH=(--N 64 --M 80 --crop 128 --batch 8 --threads "$THREADS")
@@ -24,7 +25,7 @@ declare -A LAMBDA=(
 for q in 3 1 4 2; do
   for fam in mse msssim dpc; do
     "$BENCH" train "$RUNS/$fam-$q" "${ARCH[@]}" --objective "$fam" --lmbda "${LAMBDA[$fam-$q]}" \
-      --alpha 1 --beta 1 --steps "$FT_STEPS" --lr 1e-4 --init "$RUNS/base/state.pt" \
+      --alpha 1 --beta 1 --steps "$([ "$q" = 3 ] && echo "$FT_STEPS_Q3" || echo "$FT_STEPS")" --lr 1e-4 --init "$RUNS/base/state.pt" \
       --export "codecs/learned/$fam-$q.pt"
   done
 done
