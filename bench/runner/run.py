@@ -93,6 +93,9 @@ def select(cfg: RunConfig):
     if anchor is not None and anchor not in codecs:
         raise BenchError(f"anchor {anchor!r} is not among the codecs of this run ({', '.join(codecs)}); "
                          "add it with --codec or choose another --anchor")
+    if anchor is not None and anchor not in usable_codecs:
+        raise BenchError(f"anchor {anchor} is unavailable here ({skipped[f'codec {anchor}']}); "
+                         "choose another --anchor")
     return usable_codecs, usable_metrics, anchor, skipped
 
 
