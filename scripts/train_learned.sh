@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-runs}
 BASE_STEPS=${BASE_STEPS:-4000}
-FT_STEPS=${FT_STEPS:-1000}
-FT_STEPS_Q3=${FT_STEPS_Q3:-1500}   # the middle rate point got longer fine-tuning in the first run
+FT_STEPS=${FT_STEPS:-700}
+FT_STEPS_Q3=${FT_STEPS_Q3:-1500}   # the middle rate point (trained first) got longer fine-tuning
 THREADS=${THREADS:-1}
 BENCH=${BENCH:-.venv/bin/bench}
 ARCH=(--N 64 --M 80 --crop 128 --batch 8 --threads "$THREADS")

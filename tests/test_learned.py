@@ -96,3 +96,24 @@ def test_zoo_named_checkpoint_in_a_hub_dir_is_found(tiny, tmp_path, monkeypatch,
     assert rec.shape == img.shape
     assert not c.adapter.available()[0]  # qualities 2..8 are still missing, and it says so
     assert "mbt2018-mean-2-" in c.adapter.available()[1]
+
+
+SHIPPED = ["dpc", "mse-hyperprior", "msssim-hyperprior"]
+
+
+@pytest.mark.parametrize("cid", SHIPPED)
+def test_shipped_checkpoints_real_bpp_matches_estimate(cid, kodim):
+    c = load_codec(cid)
+    ok, why = c.adapter.available()
+    if not ok:
+        pytest.skip(f"{cid} not shipped in this checkout: {why}")
+    img = np.ascontiguousarray(kodim[:256, :384])
+    prev = 0.0
+    for p in c.ladder:
+        e = c.adapter.encode(img, p)
+        assert e.data == c.adapter.encode(img, p).data  # deterministic on the CPU
+        real = 8 * len(e.data) / (256 * 384)
+        assert real == pytest.approx(e.info["bpp_estimated"], rel=0.05), (p, real, e.info["bpp_estimated"])
+        assert real > prev  # the ladder runs from low to high rate
+        prev = real
+        assert c.adapter.decode(e.data, p, shape=img.shape).shape == img.shape
