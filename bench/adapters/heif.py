@@ -82,7 +82,8 @@ class HeifHevcAdapter(Adapter):
         self.enc = {"chroma": self.chroma, "preset": PRESETS[self.level], "tune": "ssim",
                     "x265:info": "0", "x265:hash": "0", "x265:keyint": "1", "x265:frame-threads": "1",
                     "x265:pools": "none", "x265:wpp": "0"}
-        self.enc.update({k: str(v) for k, v in self.params.get("x265", {}).items()})
+        # card [params.x265]: raw x265 options, passed through libheif as "x265:<name>"
+        self.enc.update({f"x265:{k}": str(v) for k, v in self.params.get("x265", {}).items()})
 
     def library_version(self) -> str:
         try:
