@@ -25,11 +25,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=3)
     ap.add_argument("--metric", action="append")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 = per-core numbers)")
     a = ap.parse_args()
     weights.configure()
     import imagecodecs
     import torch
 
+    torch.set_num_threads(a.threads)
     ds = resolve("kodak", select=[f"kodim{i:02d}" for i in range(1, a.images + 1)])
     refs = [im.pixels for _, im in ds.images()]
     dists = [imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(x, level=30)) for x in refs]

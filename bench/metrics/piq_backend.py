@@ -1,4 +1,4 @@
-"""Weight-free metrics computed by piq (Apache-2.0), float64 inputs in [0, 1].
+"""Weight-free metrics computed by piq (Apache-2.0), float32 inputs in [0, 1].
 
 piq converts RGB to its own luminance / YIQ internally where the metric's definition says so
 (FSIM, GMSD, VSI, HaarPSI work on luminance plus chroma as in their papers).
@@ -11,7 +11,7 @@ import numpy as np
 def _t(a: np.ndarray):
     import torch
 
-    return torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].double() / 255.0
+    return torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].float() / 255.0
 
 
 def score(ref: np.ndarray, dist: np.ndarray, fn: str, **kw) -> float:
