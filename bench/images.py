@@ -26,7 +26,7 @@ class Image:
     pixels: np.ndarray  # uint8 H x W x 3 RGB
     source: str = ""
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
         return pixel_sha256(self.pixels)
 
@@ -129,6 +129,17 @@ def read_image(path, name: str | None = None) -> Image:
     if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint16:
         pass
     return Image(name or path.stem, as_rgb8(arr, str(path)), str(path))
+
+
+def png_bytes(pixels: np.ndarray, compress_level: int = 1) -> bytes:
+    """Lossless PNG of an RGB8 array (level 1: fast, still lossless)."""
+    import io
+
+    from PIL import Image as PILImage
+
+    buf = io.BytesIO()
+    PILImage.fromarray(pixels).save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
 
 
 def write_png(path, pixels: np.ndarray, compress_level: int = 1) -> None:

@@ -55,7 +55,7 @@ def _main_thread() -> bool:
 
 def _failed(job, message, tb=""):
     a = job["args"]
-    return {"encoding": None, "bitstream": None, "recon": a.get("recon"), "scores": [], "features": {},
+    return {"encoding": None, "bitstream": None, "recon_png": None, "scores": [], "features": {},
             "failures": [{"stage": "task", "image": a["image_name"], "codec": a["codec_id"], "point": a["point"],
                           "metric": None, "message": message, "traceback": tb}]}
 

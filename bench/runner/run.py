@@ -49,6 +49,7 @@ class RunSummary:
     failures: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)  # codec or metric -> why
     wall_s: float = 0.0
+    outputs_s: float = 0.0  # aggregation, tables and plots at the end
     leaderboard: str = ""
 
     def line(self) -> str:
@@ -133,7 +134,9 @@ def run(cfg: RunConfig) -> RunSummary:
     finally:
         summary.wall_s = time.perf_counter() - t_start
         store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
+    t_out = time.perf_counter()
     summary.leaderboard = write_outputs(store, run_id)
+    summary.outputs_s = time.perf_counter() - t_out
     summary.wall_s = time.perf_counter() - t_start
     store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
     store.close()
@@ -210,7 +213,8 @@ def _plan(store, img, codec_id, idx, point, metric_names, run_id, summary, extra
             summary.cached += 1
     return {"key": key, "had_row": row is not None,
             "args": {"image_name": img.name, "pixels": img.pixels, "codec_id": codec_id, "point_index": idx,
-                     "point": point, "metric_names": metric_names, "recon": recon, "extractors": exts}}
+                     "point": point, "metric_names": metric_names, "recon": recon, "extractors": exts,
+                     "image_sha256": img.sha256}}
 
 
 def _record(store, job, out, run_id, summary, extractors):
@@ -220,7 +224,7 @@ def _record(store, job, out, run_id, summary, extractors):
         enc["run_id"] = run_id
         # files first (atomic, content-addressed); the row that points at them comes after
         store.write_bitstream(key, out["bitstream"])
-        store.write_recon(enc["recon_sha256"], out["recon"])
+        store.write_recon(enc["recon_sha256"], out["recon_png"])
         summary.encoded += 1
     for s in out["scores"]:
         s["run_id"] = run_id

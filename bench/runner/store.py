@@ -175,12 +175,10 @@ class Store:
     def write_bitstream(self, key: str, data: bytes) -> None:
         _atomic(self.bitstream_path(key), lambda tmp: tmp.write_bytes(data))
 
-    def write_recon(self, sha: str, pixels) -> None:
-        from PIL import Image
-
+    def write_recon(self, sha: str, png: bytes) -> None:
         p = self.recon_path(sha)
         if not p.is_file():  # content-addressed: an existing file already holds these pixels
-            _atomic(p, lambda tmp: Image.fromarray(pixels).save(tmp, format="PNG", compress_level=1))
+            _atomic(p, lambda tmp: tmp.write_bytes(png))
 
     def clean_stale_tmp(self) -> int:
         """Remove temp files left by killed processes (names carry the writer's pid)."""

@@ -15,7 +15,7 @@ import numpy as np
 from .. import metrics as M
 from ..adapters import load_codec
 from ..errors import BenchError
-from ..images import as_rgb8, pixel_sha256
+from ..images import as_rgb8, pixel_sha256, png_bytes
 from .keys import encoding_key
 
 
@@ -61,15 +61,18 @@ def _failure(stage, image, codec_id, point, metric, exc):
 
 
 def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int, point,
-            metric_names: list[str], recon: np.ndarray | None = None, extractors=()) -> dict:
+            metric_names: list[str], recon: np.ndarray | None = None, extractors=(),
+            image_sha256: str | None = None) -> dict:
     """Encode/decode (unless `recon` is given: the stored reconstruction) and score.
 
-    Returns {'encoding': row or None, 'bitstream': bytes or None, 'recon': array or None,
-             'scores': [...], 'failures': [...]} with no side effects.
+    Returns {'encoding': row or None, 'bitstream': bytes or None, 'recon_png': lossless PNG bytes of
+    a new reconstruction or None, 'scores': [...], 'failures': [...], 'features': {...}} with no side
+    effects; the PNG is made here so that workers, not the single writer, pay for it.
     """
-    out = {"encoding": None, "bitstream": None, "recon": recon, "scores": [], "failures": [], "features": {}}
+    out = {"encoding": None, "bitstream": None, "recon_png": None, "scores": [], "failures": [], "features": {}}
     c = codec(codec_id)
-    key = key_for(pixel_sha256(pixels), codec_id, point)
+    image_sha256 = image_sha256 or pixel_sha256(pixels)
+    key = key_for(image_sha256, codec_id, point)
     if recon is None:
         try:
             t0 = time.perf_counter()
@@ -85,17 +88,17 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
         adapter, aver, lver = codec_identity(codec_id)
         h, w = pixels.shape[:2]
         out["encoding"] = {
-            "key": key, "image": image_name, "image_sha256": pixel_sha256(pixels), "width": w, "height": h,
+            "key": key, "image": image_name, "image_sha256": image_sha256, "width": w, "height": h,
             "codec": codec_id, "point_index": point_index, "point": json.dumps(point), "adapter": adapter,
             "adapter_version": aver, "codec_version": lver, "params": json.dumps(c.adapter.params, sort_keys=True),
             "bytes": len(enc.data), "rate_bytes": enc.rate_bytes, "bpp": 8.0 * enc.rate_bytes / (h * w),
             "encode_s": t1 - t0, "decode_s": t2 - t1, "recon_sha256": pixel_sha256(rec),
             "info": json.dumps(enc.info, default=str)}
-        out["bitstream"], out["recon"] = enc.data, rec
+        out["bitstream"], out["recon_png"], recon = enc.data, png_bytes(rec), rec
     for name in metric_names:
         try:
             t0 = time.perf_counter()
-            v = M.score(name, pixels, out["recon"])
+            v = M.score(name, pixels, recon)
             out["scores"].append({"encoding_key": key, "metric": name, "metric_version": M.version_key(name),
                                   "value": v, "seconds": time.perf_counter() - t0})
         except Exception as e:  # noqa: BLE001
@@ -104,7 +107,7 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
         from ..metrics.sets import features
 
         try:
-            out["features"][ext] = features(out["recon"], ext)
+            out["features"][ext] = features(recon, ext)
         except Exception as e:  # noqa: BLE001
             out["failures"].append(_failure("features", image_name, codec_id, point, ext, e))
     return out
