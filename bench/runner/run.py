@@ -72,8 +72,8 @@ def _versions() -> dict:
 
 def select(cfg: RunConfig):
     """Validate names before any work: unknown names are errors, unavailable ones are skipped."""
-    codecs = cfg.codecs or [c for c in DEFAULT_CODECS if c in list_codecs()]
     known = list_codecs()
+    codecs = cfg.codecs or [c for c in DEFAULT_CODECS if c in known]
     for c in codecs:
         if c not in known:
             raise UnknownName("codec", c, known)
@@ -86,10 +86,16 @@ def select(cfg: RunConfig):
             ok, why = T.codec(c).adapter.available()
         except BenchError as e:
             ok, why = False, str(e)
-        (usable_codecs.append(c) if ok else skipped.__setitem__(f"codec {c}", why))
+        if ok:
+            usable_codecs.append(c)
+        else:
+            skipped[f"codec {c}"] = why
     for m in metric_names:
         ok, why = M.availability(m)
-        (usable_metrics.append(m) if ok else skipped.__setitem__(f"metric {m}", why))
+        if ok:
+            usable_metrics.append(m)
+        else:
+            skipped[f"metric {m}"] = why
     anchor = cfg.anchor or ("jpeg2000" if "jpeg2000" in usable_codecs else (usable_codecs or [None])[0])
     if anchor is not None and anchor not in codecs:
         raise BenchError(f"anchor {anchor!r} is not among the codecs of this run ({', '.join(codecs)}); "
