@@ -6,7 +6,7 @@ from bench.adapters import list_codecs, load_codec
 from bench.errors import UnknownName
 from bench.metrics.classic import psnr
 
-CLASSICAL = [c for c in list_codecs() if load_codec(c).card["adapter"] in ("imagecodecs", "heif-hevc")
+CLASSICAL = [c for c in list_codecs() if load_codec(c).card["adapter"] in ("imagecodecs", "heif-hevc", "vips-jpeg")
              and load_codec(c).adapter.available()[0]]
 
 

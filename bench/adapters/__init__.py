@@ -18,6 +18,7 @@ ADAPTERS = {
     "learned": "bench.adapters.learned:LearnedAdapter",
     "heif-hevc": "bench.adapters.heif:HeifHevcAdapter",
     "external": "bench.adapters.external:ExternalAdapter",
+    "vips-jpeg": "bench.adapters.vips:VipsJpegAdapter",
     "bpg": "bench.adapters.external:BpgAdapter",
 }
 ENTRY_POINT_GROUP = "percept_bench.adapters"
