@@ -69,12 +69,17 @@ class Objective:
         return terms["loss"], {k: float(v) for k, v in terms.items()}
 
 
+# Entropy-coder tables are a deterministic function of the weights (model.update()), rebuilt at
+# load on both sides, so they are not shipped (the Gaussian CDF table alone is 0.8 MB).
+REBUILT = ("_quantized_cdf", "_offset", "_cdf_length")
+
+
 def export(model, path, meta: dict) -> None:
-    """Write the inference checkpoint (fp16 floats, exact integer buffers) atomically."""
+    """Write the inference checkpoint (fp16 float weights, no entropy tables) atomically."""
     import torch
 
-    model.update(force=True)
-    sd = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    sd = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()
+          if not k.endswith(REBUILT)}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -99,8 +104,15 @@ def load(path):
         raise CodecError(f"{path}: not a percept-bench learned-codec checkpoint (no state_dict)")
     meta = ckpt.get("meta", {})
     model = build(meta.get("arch", "mean_scale_hyperprior"), meta.get("N", 64), meta.get("M", 96))
-    sd = {k: (v.float() if v.is_floating_point() else v) for k, v in ckpt["state_dict"].items()}
-    model.load_state_dict(sd)
+    sd = {k: (v.float() if v.is_floating_point() else v) for k, v in ckpt["state_dict"].items()
+          if not k.endswith(REBUILT)}
+    # CompressAI's load_state_dict insists on the table buffers: give it the empty ones, rebuilt below
+    sd.update({k: v for k, v in model.state_dict().items() if k.endswith(REBUILT) and k not in sd})
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    bad = list(missing) + list(unexpected)
+    if bad:
+        raise CodecError(f"{path}: does not match {meta.get('arch')} N={meta.get('N')} M={meta.get('M')}: "
+                         f"{', '.join(bad[:5])}")
     model.update(force=True)
     return model.eval(), meta
 
