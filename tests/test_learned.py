@@ -108,12 +108,23 @@ def test_shipped_checkpoints_real_bpp_matches_estimate(cid, kodim):
     if not ok:
         pytest.skip(f"{cid} not shipped in this checkout: {why}")
     img = np.ascontiguousarray(kodim[:256, :384])
-    prev = 0.0
     for p in c.ladder:
         e = c.adapter.encode(img, p)
         assert e.data == c.adapter.encode(img, p).data  # deterministic on the CPU
         real = 8 * len(e.data) / (256 * 384)
         assert real == pytest.approx(e.info["bpp_estimated"], rel=0.05), (p, real, e.info["bpp_estimated"])
-        assert real > prev  # the ladder runs from low to high rate
-        prev = real
         assert c.adapter.decode(e.data, p, shape=img.shape).shape == img.shape
+
+
+@pytest.mark.parametrize("cid", [
+    pytest.param("dpc", marks=pytest.mark.xfail(strict=True, reason=(
+        "known defect (issue 6): dpc-4 got 700 fine-tuning steps, dpc-3 1500, and codes kodim23's crop "
+        "in fewer bits than dpc-3; retrain with equal, longer schedules"))),
+    "mse-hyperprior", "msssim-hyperprior"])
+def test_shipped_ladder_rate_increases(cid, kodim):
+    c = load_codec(cid)
+    if not c.adapter.available()[0]:
+        pytest.skip(c.adapter.available()[1])
+    img = np.ascontiguousarray(kodim[:256, :384])
+    bpp = [8 * c.adapter.encode(img, p).rate_bytes / (256 * 384) for p in c.ladder]
+    assert all(np.diff(bpp) > 0), f"{cid}: bpp along the ladder {bpp}"
