@@ -13,7 +13,14 @@ THREADS=${THREADS:-1}
 BENCH=${BENCH:-.venv/bin/bench}
 ARCH=(--N 64 --M 80 --crop 128 --batch 8 --threads "$THREADS")
 
-"$BENCH" train "$RUNS/base" "${ARCH[@]}" --objective mse --lmbda 0.013 --steps "$BASE_STEPS" --lr 3e-4
+# The base: resume/train it in $RUNS/base, or, in a fresh checkout without that state, start the
+# fine-tunes from the committed export of the shipped base (codecs/learned/base-mse.pt).
+if [ -f "$RUNS/base/state.pt" ] || [ ! -f codecs/learned/base-mse.pt ]; then
+  "$BENCH" train "$RUNS/base" "${ARCH[@]}" --objective mse --lmbda 0.013 --steps "$BASE_STEPS" --lr 3e-4
+  INIT="$RUNS/base/state.pt"
+else
+  INIT=codecs/learned/base-mse.pt
+fi
 
 # lambda ladders: mse from CompressAI's MSE table (q2 q3 q4 q5), msssim from its MS-SSIM table
 # (same qualities), dpc = alpha (1 - MS-SSIM) + beta LPIPS-alex with alpha = beta = 1.
@@ -25,7 +32,7 @@ declare -A LAMBDA=(
 for q in 3 1 4 2; do
   for fam in mse msssim dpc; do
     "$BENCH" train "$RUNS/$fam-$q" "${ARCH[@]}" --objective "$fam" --lmbda "${LAMBDA[$fam-$q]}" \
-      --alpha 1 --beta 1 --steps "$([ "$q" = 3 ] && echo "$FT_STEPS_Q3" || echo "$FT_STEPS")" --lr 1e-4 --init "$RUNS/base/state.pt" \
+      --alpha 1 --beta 1 --steps "$([ "$q" = 3 ] && echo "$FT_STEPS_Q3" || echo "$FT_STEPS")" --lr 1e-4 --init "$INIT" \
       --export "codecs/learned/$fam-$q.pt"
   done
 done

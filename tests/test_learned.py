@@ -64,6 +64,12 @@ def test_decompress_reproduces_the_forward_pass_and_bytes_are_deterministic(code
     assert real == pytest.approx(a.info["bpp_estimated"], rel=0.1, abs=0.01)
 
 
+def test_fine_tuning_starts_from_an_exported_checkpoint(tiny, tmp_path):
+    r = train(TrainConfig(run_dir=str(tmp_path / "ft"), objective="msssim", lmbda=8.0, steps=2, dataset=str(tiny / "imgs"),
+                          crop=128, batch=2, N=32, M=48, init=str(tiny / "cards" / "codecs" / "tiny.pt"), threads=2))
+    assert r["step"] == 2 and r["meta"]["init"].endswith("tiny.pt")
+
+
 def test_pickled_code_is_refused(tmp_path):
     class Evil:
         def __reduce__(self):

@@ -123,8 +123,11 @@ def train(cfg: TrainConfig) -> dict:
         print(f"resuming {run} at step {step}")
     elif cfg.init:
         src = torch.load(cfg.init, map_location="cpu", weights_only=True)
-        sd = src.get("model") or src["state_dict"]
-        model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
+        if "model" in src:  # another run's state.pt
+            model.load_state_dict(src["model"])
+        else:  # an exported inference checkpoint (fp16, no entropy tables)
+            model = dpc.load(cfg.init)[0].train()
+            opt, aux_opt = _optimisers(model, cfg.lr)
         print(f"initialised from {cfg.init}")
     (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
     objective = dpc.Objective(cfg.objective, cfg.lmbda, cfg.alpha, cfg.beta)
