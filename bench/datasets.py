@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .cards import find_cards, load_card
 from .errors import DatasetError
-from .images import Image, file_sha256, read_image
+from .images import file_sha256, read_image
+from .weights import offline
 
 IMAGE_SUFFIXES = {".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".jpg", ".jpeg", ".webp"}
 
@@ -35,10 +36,6 @@ class Dataset:
                 yield p.stem, read_image(p)
             except Exception as e:  # noqa: BLE001 - reported per file by the runner
                 yield p.stem, e
-
-
-def offline() -> bool:
-    return os.environ.get("BENCH_OFFLINE", "") not in ("", "0")
 
 
 def cache_dir() -> Path:

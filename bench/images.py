@@ -126,8 +126,6 @@ def read_image(path, name: str | None = None) -> Image:
             arr = np.asarray(im)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise BadImage(f"{path}: cannot decode image ({e}); replace the file with a valid one") from None
-    if arr.ndim == 3 and arr.shape[2] == 3 and arr.dtype == np.uint16:
-        pass
     return Image(name or path.stem, as_rgb8(arr, str(path)), str(path))
 
 
@@ -142,20 +140,22 @@ def png_bytes(pixels: np.ndarray, compress_level: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def write_png(path, pixels: np.ndarray, compress_level: int = 1) -> None:
-    """Atomic lossless PNG write (temp file + rename), so a killed run leaves no half file."""
+def atomic_write(path, data: bytes) -> None:
+    """Write to <path>.<pid>.tmp, then rename: readers never see a partial file, and a temp file
+    left by a killed process names its writer (Store.clean_stale_tmp)."""
     import os
-    import tempfile
-
-    from PIL import Image as PILImage
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        PILImage.fromarray(pixels).save(tmp, format="PNG", compress_level=compress_level)
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_png(path, pixels: np.ndarray, compress_level: int = 1) -> None:
+    """Atomic lossless PNG write."""
+    atomic_write(path, png_bytes(pixels, compress_level))

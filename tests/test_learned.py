@@ -1,5 +1,4 @@
 """Learned codecs: a checkpoint trained by `bench train` in the test, real bitstreams, safety."""
-import shutil
 
 import numpy as np
 import pytest
@@ -8,7 +7,7 @@ import torch
 pytest.importorskip("compressai", reason="learned extra not installed: pip install 'percept-bench[learned]'")
 
 from bench.adapters import load_codec  # noqa: E402
-from bench.adapters.learned import LearnedAdapter, safe_load  # noqa: E402
+from bench.adapters.learned import safe_load  # noqa: E402
 from bench.errors import CodecError  # noqa: E402
 from bench.models.train import TrainConfig, train  # noqa: E402
 

@@ -1,6 +1,5 @@
 """`bench run` end to end on small images: store, plots, tables, caching, bad inputs."""
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys

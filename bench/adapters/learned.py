@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import CodecError
 from ..images import cached_file_sha256 as file_sha256, to_uint8
+from ..models.dpc import safe_load
 from .base import Adapter, Encoded
 
 MAGIC = b"PBL1"
@@ -50,18 +51,6 @@ def unpack(data: bytes):
     if pos != len(data):
         raise CodecError(f"bitstream has {len(data) - pos} trailing bytes")
     return strings, (s0, s1), h, w
-
-
-def safe_load(path: Path):
-    import pickle
-
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise CodecError(f"{path}: refused to load: it holds pickled objects that could run code "
-                         f"({str(e).splitlines()[0]}); only tensor checkpoints are accepted") from None
 
 
 @functools.lru_cache(maxsize=32)

@@ -39,13 +39,12 @@ def _grey(a: np.ndarray) -> np.ndarray:
     return np.rint(a.astype(np.float64) @ MATLAB_GREY)
 
 
-def _check_size(ref, dist, name, min_side):
+def _check_size(ref, dist, name, min_side, why):
     if ref.shape != dist.shape:
         raise MetricError(f"{name}: reference {ref.shape} and distorted {dist.shape} differ in shape")
     if min(ref.shape[:2]) < min_side:
         raise MetricError(
-            f"{name}: image {ref.shape[1]}x{ref.shape[0]} is smaller than the {min_side} px per side "
-            f"it needs (5 scales of an 11-px window); use ssim for small images")
+            f"{name}: image {ref.shape[1]}x{ref.shape[0]} is smaller than the {min_side} px per side it needs ({why})")
 
 
 def ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "grey") -> float:
@@ -56,7 +55,7 @@ def ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "grey") -> float:
     """
     from pytorch_msssim import ssim as _ssim
 
-    _check_size(ref, dist, "ssim", 11)
+    _check_size(ref, dist, "ssim", 11, "one 11-px window")
     f = _grey if colour == "grey" else (lambda a: a)
     return float(_ssim(_tensor(f(ref)), _tensor(f(dist)), data_range=255.0).item())
 
@@ -70,6 +69,6 @@ def ms_ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "rgb") -> float:
     """
     from pytorch_msssim import ms_ssim as _ms_ssim
 
-    _check_size(ref, dist, "ms-ssim", MS_SSIM_MIN_SIDE)
+    _check_size(ref, dist, "ms-ssim", MS_SSIM_MIN_SIDE, "5 scales of an 11-px window; use ssim for small images")
     f = _grey if colour == "grey" else (lambda a: a)
     return float(_ms_ssim(_tensor(f(ref)), _tensor(f(dist)), data_range=255.0).item())

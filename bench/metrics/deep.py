@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 
-def _to_tensor(a: np.ndarray, lo: float, hi: float):
+def to_tensor(a: np.ndarray, lo: float = 0.0, hi: float = 1.0):
     """uint8 H x W x 3 -> float32 1 x 3 x H x W in [lo, hi]."""
     import torch
 
@@ -43,7 +43,7 @@ def lpips(ref: np.ndarray, dist: np.ndarray, net: str = "alex") -> float:
 
     m = lpips_model(net)
     with torch.inference_mode():
-        return float(m(_to_tensor(dist, -1, 1), _to_tensor(ref, -1, 1)).item())
+        return float(m(to_tensor(dist, -1, 1), to_tensor(ref, -1, 1)).item())
 
 
 @functools.lru_cache(maxsize=None)
@@ -63,7 +63,7 @@ def dists(ref: np.ndarray, dist: np.ndarray, resize: bool = False) -> float:
     import torch
 
     m = _dists_model()
-    x, y = _to_tensor(dist, 0, 1), _to_tensor(ref, 0, 1)
+    x, y = to_tensor(dist, 0, 1), to_tensor(ref, 0, 1)
     with torch.inference_mode():
         if resize:
             return float(m(x, y).item())

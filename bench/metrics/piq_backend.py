@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .deep import to_tensor
 
-def _t(a: np.ndarray):
-    import torch
-
-    return torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].float() / 255.0
 
 
 def score(ref: np.ndarray, dist: np.ndarray, fn: str, **kw) -> float:
@@ -19,4 +16,4 @@ def score(ref: np.ndarray, dist: np.ndarray, fn: str, **kw) -> float:
     import torch
 
     with torch.inference_mode():
-        return float(getattr(piq, fn)(_t(dist), _t(ref), data_range=1.0, **kw))
+        return float(getattr(piq, fn)(to_tensor(dist), to_tensor(ref), data_range=1.0, **kw))

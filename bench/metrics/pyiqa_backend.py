@@ -10,6 +10,8 @@ import functools
 
 import numpy as np
 
+from .deep import to_tensor
+
 
 @functools.lru_cache(maxsize=None)
 def _metric(name: str):
@@ -25,21 +27,16 @@ def _metric(name: str):
         return pyiqa.create_metric(name, device="cpu")
 
 
-def _t(a: np.ndarray):
-    import torch
-
-    return torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].float() / 255.0
-
 
 def fr(ref: np.ndarray, dist: np.ndarray, name: str) -> float:
     import torch
 
     with torch.inference_mode():
-        return float(_metric(name)(_t(dist), _t(ref)))
+        return float(_metric(name)(to_tensor(dist), to_tensor(ref)))
 
 
 def nr(img: np.ndarray, name: str) -> float:
     import torch
 
     with torch.inference_mode():
-        return float(_metric(name)(_t(img)))
+        return float(_metric(name)(to_tensor(img)))

@@ -87,8 +87,8 @@ def export(model, path, meta: dict) -> None:
     os.replace(tmp, path)
 
 
-def load(path):
-    """Load an inference checkpoint safely (weights_only) and rebuild the entropy tables."""
+def safe_load(path):
+    """torch.load(weights_only=True); a pickle that would run code is a clear CodecError."""
     import pickle
 
     import torch
@@ -96,10 +96,17 @@ def load(path):
     from ..errors import CodecError
 
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise CodecError(f"{path}: refused to load: it holds pickled objects that could run code "
                          f"({str(e).splitlines()[0]}); only tensor checkpoints are accepted") from None
+
+
+def load(path):
+    """Load an inference checkpoint safely (weights_only) and rebuild the entropy tables."""
+    from ..errors import CodecError
+
+    ckpt = safe_load(path)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CodecError(f"{path}: not a percept-bench learned-codec checkpoint (no state_dict)")
     meta = ckpt.get("meta", {})

@@ -15,6 +15,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from ..images import atomic_write
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
   run_id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT, finished TEXT, command TEXT,
@@ -173,12 +175,12 @@ class Store:
         return self.dir / "bitstreams" / key[:2] / f"{key}.bin"
 
     def write_bitstream(self, key: str, data: bytes) -> None:
-        _atomic(self.bitstream_path(key), lambda tmp: tmp.write_bytes(data))
+        atomic_write(self.bitstream_path(key), data)
 
     def write_recon(self, sha: str, png: bytes) -> None:
         p = self.recon_path(sha)
         if not p.is_file():  # content-addressed: an existing file already holds these pixels
-            _atomic(p, lambda tmp: tmp.write_bytes(png))
+            atomic_write(p, png)
 
     def clean_stale_tmp(self) -> int:
         """Remove temp files left by killed processes (names carry the writer's pid)."""
@@ -206,18 +208,6 @@ class _Tx:
     def __exit__(self, exc_type, *_):
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
         return False
-
-
-def _atomic(path: Path, write) -> None:
-    """Write to <path>.<pid>.tmp, then rename: readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _alive(pid: int) -> bool:
