@@ -97,7 +97,7 @@ def cmd_train(args):
 
     cfg = TrainConfig(run_dir=args.run_dir, objective=args.objective, lmbda=args.lmbda, alpha=args.alpha,
                       beta=args.beta, steps=args.steps, dataset=args.dataset, data_dir=args.data_dir,
-                      crop=args.crop, batch=args.batch, lr=args.lr, N=args.N, M=args.M, init=args.init,
+                      crop=args.crop, batch=args.batch, lr=args.lr, lr_drop_at=args.lr_drop_at, N=args.N, M=args.M, init=args.init,
                       export=args.export, seed=args.seed, threads=args.threads,
                       checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes)
     r = train(cfg)
@@ -234,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--crop", type=int, default=128)
     tr.add_argument("--batch", type=int, default=8)
     tr.add_argument("--lr", type=float, default=1e-4)
+    tr.add_argument("--lr-drop-at", type=int, metavar="STEP", help="divide the learning rate by 10 from this step on")
     tr.add_argument("--N", type=int, default=64)
     tr.add_argument("--M", type=int, default=96)
     tr.add_argument("--init", help="start from this state.pt or exported checkpoint")

@@ -66,7 +66,7 @@ class Objective:
                 terms["lpips"] = lp
                 d = self.alpha * (1 - msssim) + self.beta * lp
         terms["loss"] = bpp + self.lmbda * d
-        return terms["loss"], {k: float(v) for k, v in terms.items()}
+        return terms["loss"], {k: float(v.detach()) for k, v in terms.items()}
 
 
 # Entropy-coder tables are a deterministic function of the weights (model.update()), rebuilt at

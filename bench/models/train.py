@@ -30,6 +30,7 @@ class TrainConfig:
     crop: int = 128
     batch: int = 8
     lr: float = 1e-4
+    lr_drop_at: int | None = None  # lr / 10 from this step on (the usual end-of-training decay)
     N: int = 64
     M: int = 96
     init: str | None = None
@@ -70,7 +71,8 @@ def _batch(imgs, cfg, gen):
         if torch.rand(1, generator=gen) < 0.5:
             c = c[::-1]
         out.append(np.ascontiguousarray(c))
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255.0
+    x = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255.0
+    return x.contiguous(memory_format=torch.channels_last)  # ~8 % faster convolutions on CPU
 
 
 def _truncate_log(path: Path, step: int) -> None:
@@ -132,7 +134,7 @@ def train(cfg: TrainConfig) -> dict:
     (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
     objective = dpc.Objective(cfg.objective, cfg.lmbda, cfg.alpha, cfg.beta)
     imgs = _load_images(cfg, cfg.crop)
-    model.train()
+    model = model.to(memory_format=torch.channels_last).train()
     log_path = run / "log.csv"
     new_log = not log_path.is_file()
     deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else None
@@ -142,6 +144,8 @@ def train(cfg: TrainConfig) -> dict:
             w.writerow(["step", "loss", "bpp", "mse", "msssim", "lpips", "aux", "wall_s"])
         t_last = time.time()
         while step < cfg.steps:
+            for g in opt.param_groups:  # set every step: the command's schedule wins over a resumed one
+                g["lr"] = cfg.lr / 10 if cfg.lr_drop_at is not None and step >= cfg.lr_drop_at else cfg.lr
             x = _batch(imgs, cfg, gen)
             out = model(x)
             loss, terms = objective(out, x)
@@ -159,7 +163,7 @@ def train(cfg: TrainConfig) -> dict:
             t_last = now
             if step % cfg.log_every == 0 or step == cfg.steps:
                 w.writerow([step] + [f"{terms.get(k, float('nan')):.6g}" for k in
-                                     ("loss", "bpp", "mse", "msssim", "lpips")] + [f"{float(aux):.4g}", f"{wall:.1f}"])
+                                     ("loss", "bpp", "mse", "msssim", "lpips")] + [f"{float(aux.detach()):.4g}", f"{wall:.1f}"])
                 lf.flush()
             stop = deadline is not None and now > deadline
             if step % cfg.checkpoint_every == 0 or step == cfg.steps or stop:
@@ -171,7 +175,7 @@ def train(cfg: TrainConfig) -> dict:
                 break
     meta = {"arch": "mean_scale_hyperprior", "N": cfg.N, "M": cfg.M, "objective": cfg.objective,
             "lmbda": cfg.lmbda, "alpha": cfg.alpha, "beta": cfg.beta, "steps": step, "crop": cfg.crop,
-            "batch": cfg.batch, "lr": cfg.lr, "dataset": cfg.dataset, "init": cfg.init or "",
+            "batch": cfg.batch, "lr": cfg.lr, "lr_drop_at": cfg.lr_drop_at, "dataset": cfg.dataset, "init": cfg.init or "",
             "wall_s_this_stage": round(wall, 1)}
     if cfg.export and step >= cfg.steps:
         model.eval()
