@@ -106,3 +106,16 @@ def test_offline_missing_weights_leave_metric_unavailable_and_run_goes_on(tmp_pa
     db = sqlite3.connect(out / "bench.sqlite")
     assert {r[0] for r in db.execute("SELECT DISTINCT metric FROM scores")} == {"psnr"}
     assert db.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 32
+
+
+def test_topiq_row_builds_without_fetching_an_imagenet_backbone(monkeypatch, crop):
+    """The CFANet checkpoint holds the whole network; the row must not make timm fetch ResNet-50
+    from Hugging Face (which fails offline). `pretrained=False` stands in for the absent checkpoint."""
+    pytest.importorskip("pyiqa")
+    from bench.metrics import pyiqa_backend
+    from bench.metrics.table import ROWS
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    row = next(r for r in ROWS if r.name == "topiq-nr")
+    v = pyiqa_backend.nr(crop, **row.params, pretrained=False)
+    assert np.isfinite(v)

@@ -14,7 +14,7 @@ from .deep import to_tensor
 
 
 @functools.lru_cache(maxsize=None)
-def _metric(name: str):
+def _metric(name: str, opts: tuple = ()):
     import warnings
 
     from .. import weights
@@ -24,19 +24,19 @@ def _metric(name: str):
         warnings.simplefilter("ignore")
         import pyiqa
 
-        return pyiqa.create_metric(name, device="cpu")
+        return pyiqa.create_metric(name, device="cpu", **dict(opts))
 
 
-
-def fr(ref: np.ndarray, dist: np.ndarray, name: str) -> float:
+def fr(ref: np.ndarray, dist: np.ndarray, name: str, **opts) -> float:
     import torch
 
     with torch.inference_mode():
-        return float(_metric(name)(to_tensor(dist), to_tensor(ref)))
+        return float(_metric(name, tuple(sorted(opts.items())))(to_tensor(dist), to_tensor(ref)))
 
 
-def nr(img: np.ndarray, name: str) -> float:
+def nr(img: np.ndarray, name: str, **opts) -> float:
+    """`opts` go to pyiqa.create_metric (the table row's extra params)."""
     import torch
 
     with torch.inference_mode():
-        return float(_metric(name)(to_tensor(img)))
+        return float(_metric(name, tuple(sorted(opts.items())))(to_tensor(img)))

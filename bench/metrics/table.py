@@ -81,9 +81,10 @@ ROWS += [
     Metric("musiq", "nr", True, (0, 100), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "musiq"},
            weights=("pyiqa/musiq_koniq_ckpt-e95806b9.pth",)),
     Metric("clipiqa", "nr", True, (0, 1), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "clipiqa"},
-           weights=("pyiqa/RN50.pt",)),
-    Metric("topiq-nr", "nr", True, (0, 1), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "topiq_nr"},
-           weights=("pyiqa/cfanet_nr_koniq_res50-9a73138b.pth",)),
+           weights=("clip/RN50.pt",), note="OpenAI CLIP RN50, read by pyiqa's CLIP loader from <hub>/clip"),
+    Metric("topiq-nr", "nr", True, (0, 1), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "topiq_nr", "backbone_pretrain": False},
+           weights=("pyiqa/cfanet_nr_koniq_res50-9a73138b.pth",),
+           note="the CFANet checkpoint holds the whole net: timm's ImageNet ResNet-50 (a Hugging Face download) is not fetched"),
 ]
 
 # distribution realism over HiFiC patches (bench.metrics.sets); `fn` names the feature extractor
