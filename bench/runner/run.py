@@ -157,7 +157,8 @@ def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors
 
     extractors = extractors or {}
     n_points = sum(len(T.codec(c).ladder) for c in codecs)
-    bar = tqdm(total=len(ds.files) * n_points, unit="task", disable=not progress, dynamic_ncols=True,
+    bar = tqdm(total=len(ds.files) * n_points, unit="task", dynamic_ncols=True,
+               disable=None if progress else True,  # None: off when stderr is not a terminal (logs)
                desc="bench run")
 
     def jobs():
