@@ -14,7 +14,7 @@ from .deep import to_tensor
 
 
 @functools.lru_cache(maxsize=None)
-def _metric(name: str, opts: tuple = ()):
+def _metric(name: str, **opts):  # lru_cache keys on the options too
     import warnings
 
     from .. import weights
@@ -24,14 +24,14 @@ def _metric(name: str, opts: tuple = ()):
         warnings.simplefilter("ignore")
         import pyiqa
 
-        return pyiqa.create_metric(name, device="cpu", **dict(opts))
+        return pyiqa.create_metric(name, device="cpu", **opts)
 
 
 def fr(ref: np.ndarray, dist: np.ndarray, name: str, **opts) -> float:
     import torch
 
     with torch.inference_mode():
-        return float(_metric(name, tuple(sorted(opts.items())))(to_tensor(dist), to_tensor(ref)))
+        return float(_metric(name, **opts)(to_tensor(dist), to_tensor(ref)))
 
 
 def nr(img: np.ndarray, name: str, **opts) -> float:
@@ -39,4 +39,4 @@ def nr(img: np.ndarray, name: str, **opts) -> float:
     import torch
 
     with torch.inference_mode():
-        return float(_metric(name, tuple(sorted(opts.items())))(to_tensor(img)))
+        return float(_metric(name, **opts)(to_tensor(img)))
