@@ -69,7 +69,8 @@ def kodak_curves(out_dir: Path):
 
 
 def header(stages, total):
-    ft = next(c for n, (c, _) in stages.items() if n != "base")
+    ft = next(c for n, (c, _) in stages.items() if n != "base" and "base" in c["init"])
+    ft4 = next((c for n, (c, _) in stages.items() if n.endswith("-4")), None)
     base_cfg = stages["base"][0]
     return [
         "Written by `scripts/model_card.py` from the training logs; reproduce with `scripts/train_learned.sh`.", "",
@@ -82,13 +83,20 @@ def header(stages, total):
         f"- **Schedule**: one MSE base model (lambda {base_cfg['lmbda']}, lr {base_cfg['lr']}, "
         f"{stages['base'][1]['step']} steps), then each rate point of each family fine-tuned from it for "
         f"{ft['steps']} steps, lr {ft['lr']} divided by 10 from step {ft.get('lr_drop_at')}, with the family's "
-        "objective; everything else (data, crops, seed, steps, schedule) equal across families.",
+        "objective; everything else (data, crops, seed, steps, schedule) equal across families."
+        + (f" Point 4 of each family (a higher rate, added so that BD-rate has its four points) continued from "
+           f"that family's point 3 for {ft4['steps']} steps, lr {ft4['lr']} / 10 from step {ft4['lr_drop_at']}."
+           if ft4 else ""),
         "- **Objectives**: `mse`: bpp + lambda * 255^2 * MSE; `msssim`: bpp + lambda * (1 - MS-SSIM); `dpc`: "
         "bpp + lambda * (alpha * (1 - MS-SSIM) + beta * LPIPS-alex). Training MS-SSIM uses a "
         "7-px window and 4 scales (128-px crops); evaluation uses the standard 5-scale form.",
         "- **Hardware**: a 2-core x86 CPU (AMD EPYC, AVX2), no GPU; the base ran with 2 threads after its first "
         f"{BASE_ONE_THREAD_STEPS} steps, fine-tunes with 1 thread each, two at a time; all stages together "
         f"**{total / 3600:.2f} CPU-hours**.", ""]
+
+
+def num(v, fmt=".4f"):
+    return "-" if v != v else format(v, fmt)  # nan: the objective does not compute that term
 
 
 def stage_table(stages, names):
@@ -99,7 +107,7 @@ def stage_table(stages, names):
         cfg, r = stages[name]
         ab = (cfg["alpha"], cfg["beta"]) if cfg["objective"] == "dpc" else ("-", "-")
         L.append(f"| {name} | {cfg['objective']} | {cfg['lmbda']} | {ab[0]} | {ab[1]} | {r['step']} | "
-                 f"{r['cpu_s'] / 60:.1f} | {r['bpp']:.4f} | {r['mse']:.5f} | {r['msssim']:.4f} | {r['lpips']:.4f} |")
+                 f"{r['cpu_s'] / 60:.1f} | {r['bpp']:.4f} | {r['mse']:.5f} | {num(r['msssim'])} | {num(r['lpips'])} |")
     return L
 
 

@@ -6,6 +6,7 @@ import torch
 
 pytest.importorskip("compressai", reason="learned extra not installed: pip install 'percept-bench[learned]'")
 
+from bench import metrics  # noqa: E402
 from bench.adapters import load_codec  # noqa: E402
 from bench.adapters.learned import safe_load  # noqa: E402
 from bench.errors import CodecError  # noqa: E402
@@ -69,6 +70,19 @@ def test_fine_tuning_starts_from_an_exported_checkpoint(tiny, tmp_path):
     assert r["step"] == 2 and r["meta"]["init"].endswith("tiny.pt")
 
 
+def test_resume_continues_and_the_lr_drop_applies_from_its_step(tiny, tmp_path):
+    cfg = dict(run_dir=str(tmp_path / "r"), objective="mse", lmbda=0.01, dataset=str(tiny / "imgs"),
+               crop=128, batch=2, N=32, M=48, lr=1e-3, lr_drop_at=3, threads=2)
+    assert train(TrainConfig(steps=2, **cfg))["step"] == 2
+    st = torch.load(tmp_path / "r" / "state.pt", weights_only=True)
+    assert st["step"] == 2 and st["opt"]["param_groups"][0]["lr"] == pytest.approx(1e-3)
+    assert train(TrainConfig(steps=4, **cfg))["step"] == 4  # resumes at 2, not from scratch
+    st = torch.load(tmp_path / "r" / "state.pt", weights_only=True)
+    assert st["opt"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
+    steps = [int(line.split(",")[0]) for line in (tmp_path / "r" / "log.csv").read_text().splitlines()[1:]]
+    assert steps == sorted(set(steps)) and steps[-1] == 4
+
+
 def test_pickled_code_is_refused(tmp_path):
     class Evil:
         def __reduce__(self):
@@ -121,15 +135,18 @@ def test_shipped_checkpoints_real_bpp_matches_estimate(cid, kodim):
         assert c.adapter.decode(e.data, p, shape=img.shape).shape == img.shape
 
 
-@pytest.mark.parametrize("cid", [
-    pytest.param("dpc", marks=pytest.mark.xfail(strict=True, reason=(
-        "known defect (issue 6): dpc-4 got 700 fine-tuning steps, dpc-3 1500, and codes kodim23's crop "
-        "in fewer bits than dpc-3; retrain with equal, longer schedules"))),
-    "mse-hyperprior", "msssim-hyperprior"])
+@pytest.mark.parametrize("cid", SHIPPED)
 def test_shipped_ladder_rate_increases(cid, kodim):
     c = load_codec(cid)
     if not c.adapter.available()[0]:
         pytest.skip(c.adapter.available()[1])
     img = np.ascontiguousarray(kodim[:256, :384])
-    bpp = [8 * c.adapter.encode(img, p).rate_bytes / (256 * 384) for p in c.ladder]
+    encs = [c.adapter.encode(img, p) for p in c.ladder]
+    bpp = [8 * e.rate_bytes / (256 * 384) for e in encs]
     assert all(np.diff(bpp) > 0), f"{cid}: bpp along the ladder {bpp}"
+    # and the distortion each family was trained on improves with rate
+    own = {"dpc": "lpips", "mse-hyperprior": "psnr", "msssim-hyperprior": "ms-ssim"}[cid]
+    vals = [metrics.score(own, img, c.adapter.decode(e.data, p, shape=img.shape))
+            for e, p in zip(encs, c.ladder)]
+    sign = -1 if own == "lpips" else 1
+    assert all(sign * np.diff(vals) > 0), f"{cid}: {own} along the ladder {vals}"
