@@ -76,7 +76,7 @@ def test_two_concurrent_runs_on_one_directory(reference, tmp_path):
     d, ref = reference
     out = tmp_path / "o"
     ps = [cli(grid(out, d)) for _ in range(2)]
-    errs = [p.communicate(timeout=300)[1].decode() for p in ps]
+    errs = [p.communicate(timeout=900)[1].decode() for p in ps]
     assert [p.returncode for p in ps] == [0, 0], errs
     assert records(out) == ref
 
