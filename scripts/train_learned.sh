@@ -35,22 +35,25 @@ declare -A LAMBDA=(
   [dpc-1]=0.6 [dpc-2]=2.4 [dpc-3]=8.73
   [mse-4]=0.0483 [msssim-4]=60.5 [dpc-4]=17.5
 )
-finetune() {  # $1 = family-point
+finetune() {  # STAGE (family-point) STEPS LR_DROP_STEP INIT
   local fam=${1%-*}
   "$BENCH" train "$RUNS/$1" "${ARCH[@]}" --threads 1 --objective "$fam" --lmbda "${LAMBDA[$1]}" \
-    --alpha 1 --beta 1 --steps "$FT_STEPS" --lr 3e-4 --lr-drop-at "$FT_DROP" --init "$INIT" \
-    --export "codecs/learned/$1.pt"
+    --alpha 1 --beta 1 --steps "$2" --lr 3e-4 --lr-drop-at "$3" --init "$4" --export "codecs/learned/$1.pt"
+}
+wait_all() {  # PIDs...: fail if any failed
+  local p rc=0
+  for p in "$@"; do wait "$p" || rc=1; done
+  [ $rc = 0 ] || { echo "a fine-tune failed: see the logs in $RUNS" >&2; exit 1; }
 }
 # Two queues of about equal CPU time (a dpc step costs ~1.5 mse steps: the LPIPS network).
 QUEUE_A=(dpc-2 dpc-1 dpc-3 mse-1)
 QUEUE_B=(mse-2 msssim-2 msssim-1 msssim-3 mse-3)
 if [ "$PARALLEL" = 2 ]; then
-  (for s in "${QUEUE_A[@]}"; do finetune "$s"; done) > "$RUNS/queue-a.log" 2>&1 & a=$!
-  (for s in "${QUEUE_B[@]}"; do finetune "$s"; done) > "$RUNS/queue-b.log" 2>&1 & b=$!
-  rc=0; wait $a || rc=1; wait $b || rc=1
-  [ $rc = 0 ] || { echo "a fine-tune failed: see $RUNS/queue-*.log" >&2; exit 1; }
+  (for s in "${QUEUE_A[@]}"; do finetune "$s" "$FT_STEPS" "$FT_DROP" "$INIT"; done) > "$RUNS/queue-a.log" 2>&1 & a=$!
+  (for s in "${QUEUE_B[@]}"; do finetune "$s" "$FT_STEPS" "$FT_DROP" "$INIT"; done) > "$RUNS/queue-b.log" 2>&1 & b=$!
+  wait_all $a $b
 else
-  for s in "${QUEUE_A[@]}" "${QUEUE_B[@]}"; do finetune "$s"; done
+  for s in "${QUEUE_A[@]}" "${QUEUE_B[@]}"; do finetune "$s" "$FT_STEPS" "$FT_DROP" "$INIT"; done
 fi
 
 # A fourth, higher rate point per family (BD-rate needs four points): continued from the family's
@@ -58,8 +61,6 @@ fi
 FT4_STEPS=${FT4_STEPS:-2000}
 pids=()
 for fam in dpc mse msssim; do
-  "$BENCH" train "$RUNS/$fam-4" "${ARCH[@]}" --threads 1 --objective "$fam" --lmbda "${LAMBDA[$fam-4]}" \
-    --alpha 1 --beta 1 --steps "$FT4_STEPS" --lr 3e-4 --lr-drop-at $((FT4_STEPS * 4 / 5)) \
-    --init "$RUNS/$fam-3/state.pt" --export "codecs/learned/$fam-4.pt" > "$RUNS/$fam-4.log" 2>&1 & pids+=($!)
+  finetune "$fam-4" "$FT4_STEPS" $((FT4_STEPS * 4 / 5)) "$RUNS/$fam-3/state.pt" > "$RUNS/$fam-4.log" 2>&1 & pids+=($!)
 done
-for p in "${pids[@]}"; do wait "$p" || { echo "a point-4 fine-tune failed: see $RUNS/*-4.log" >&2; exit 1; }; done
+wait_all "${pids[@]}"
