@@ -1,9 +1,14 @@
 # The two commands of the README: `make demo` and `make test`. Both create .venv on first use.
+# `make demo` installs the core only (what `bench run` needs by default); `make test` adds every
+# extra. compressai 1.2.6 is an sdist: pip's isolated build of it would first install an unpinned
+# torch and the whole CUDA stack into a throw-away environment, so it is built once, without
+# isolation, against the torch already in the venv.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= all
-STAMP  := $(VENV)/.installed-$(EXTRAS)
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+CORE   := $(VENV)/.installed-core
+FULL   := $(VENV)/.installed-all
 
 # The shared offline weights and datasets of this workplace, when they exist beside the checkout.
 SHARED := $(abspath ../shared)
@@ -14,22 +19,31 @@ ifneq ($(wildcard $(SHARED)/datasets),)
   export BENCH_DATA_DIR ?= $(SHARED)/datasets
 endif
 
-.PHONY: demo test install clean
+.PHONY: demo test lint gate install install-all clean
 
-$(STAMP): pyproject.toml
+$(CORE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -e ".[$(EXTRAS)]"
+	$(PIP) install -e .
 	touch $@
 
-install: $(STAMP)
+$(FULL): $(CORE) pyproject.toml
+	$(PIP) install "setuptools>=77" wheel pybind11
+	$(PIP) install --no-build-isolation -e ".[all]"
+	touch $@
 
-demo: $(STAMP)
+install: $(CORE)
+install-all: $(FULL)
+
+demo: $(CORE)
 	$(BIN)/bench run --out out/demo
 	@echo "demo outputs: $(abspath out/demo) (leaderboard.md, leaderboard.csv, rd_*.png/pdf, bench.sqlite)"
 
+lint: $(FULL)
+	$(BIN)/ruff check bench tests scripts
+
 # pytest exits 5 when it collects nothing: make treats that as a failure, as it should.
-test: $(STAMP)
+test: $(FULL)
+	$(BIN)/ruff check bench tests scripts
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -6,3 +6,11 @@ need them so that `bench --help` and `bench list` stay fast.
 """
 
 __version__ = "0.1.0"
+
+import warnings as _warnings
+
+# Deprecation notices that libraries we call raise at import time (compressai's torch.jit.script
+# and torch.cuda.amp.autocast uses, lpips' torchvision `pretrained=`): nothing a user can act on.
+for _msg in (r".*torch\.jit\.script.* is deprecated", r".*torch\.cuda\.amp\.autocast.* is deprecated",
+             r"The parameter 'pretrained' is deprecated", r"Arguments other than a weight enum"):
+    _warnings.filterwarnings("ignore", message=_msg)

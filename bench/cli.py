@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import warnings
 
-from .errors import BenchError
+from .errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_NOTHING, EXIT_OK, BenchError
 
 
 def _common_env(args):
@@ -30,20 +31,32 @@ def cmd_run(args):
                       images=args.image or [], bd_method=args.bd_method,
                       progress=not args.no_progress, command=" ".join(["bench"] + sys.argv[1:]),
                       workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout))
-    print(s.leaderboard)
+    if s.leaderboard:
+        print(s.leaderboard)
     for f in s.failures[:20]:
         where = "/".join(str(f.get(k)) for k in ("image", "codec", "point", "metric") if f.get(k) is not None)
         print(f"failed [{f['stage']}] {where}: {f['message']}", file=sys.stderr)
+    for what, why in s.skipped.items():
+        print(f"skipped {what}: {why}", file=sys.stderr)
     print(s.line())
+    if s.nothing:
+        print(f"error: {s.nothing}", file=sys.stderr)
+        return EXIT_NOTHING
     print(f"outputs in {os.path.abspath(args.out)}: bench.sqlite, leaderboard.md/.csv, rd_points.csv, rd_*.png/pdf")
-    return 1 if s.failures and not args.allow_failures else 0
+    if s.failures and not args.allow_failures:
+        return EXIT_FAILURES
+    if s.skipped and not args.allow_skips:
+        print(f"exit {EXIT_FAILURES}: {len(s.skipped)} requested codec(s)/metric(s) skipped "
+              "(--allow-skips accepts that)", file=sys.stderr)
+        return EXIT_FAILURES
+    return EXIT_OK
 
 
 def cmd_list(args):
     if args.what == "codecs":
         from .adapters import list_codecs, load_codec
 
-        for cid, path in list_codecs().items():
+        for cid in list_codecs():
             try:
                 c = load_codec(cid)
                 ok, why = c.adapter.available()
@@ -58,7 +71,8 @@ def cmd_list(args):
             arrow = "higher" if m.higher_is_better else "lower"
             print(f"{m.name:14s} {m.kind:3s} {arrow:6s} {m.backend:15s} {m.colour}")
         if args.check:
-            from . import metrics as M, weights
+            from . import metrics as M
+            from . import weights
 
             weights.configure()
             for m in ROWS:
@@ -97,7 +111,8 @@ def cmd_train(args):
 
     cfg = TrainConfig(run_dir=args.run_dir, objective=args.objective, lmbda=args.lmbda, alpha=args.alpha,
                       beta=args.beta, steps=args.steps, dataset=args.dataset, data_dir=args.data_dir,
-                      crop=args.crop, batch=args.batch, lr=args.lr, lr_drop_at=args.lr_drop_at, N=args.N, M=args.M, init=args.init,
+                      crop=args.crop, batch=args.batch, lr=args.lr, lr_drop_at=args.lr_drop_at, N=args.N, M=args.M,
+                      init=args.init,
                       export=args.export, seed=args.seed, threads=args.threads,
                       checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes)
     r = train(cfg)
@@ -106,7 +121,8 @@ def cmd_train(args):
 
 
 def cmd_score(args):
-    from . import metrics as M, weights
+    from . import metrics as M
+    from . import weights
     from .images import read_image
 
     weights.configure()
@@ -123,20 +139,22 @@ def cmd_score(args):
     if bad:
         raise BenchError(f"{', '.join(bad)}: wrong kind for this mode; full-reference metrics need REF DIST, "
                          "no-reference ones --no-ref IMG")
-    out = {}
+    out, notes = {}, {}
     for m in names:
         try:
             out[m] = M.score(m, ref, dist)
         except BenchError as e:
-            out[m] = None
+            out[m], notes[m] = None, str(e)
             print(f"{m}: {e}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(out))
+    if args.json:  # strict JSON: a non-finite score (PSNR of identical images) is null plus a note
+        notes.update({m: f"{v:+}" for m, v in out.items() if v is not None and not math.isfinite(v)})
+        print(json.dumps({**{m: v if v is None or math.isfinite(v) else None for m, v in out.items()},
+                          **({"notes": notes} if notes else {})}, allow_nan=False))
     else:
         for m, v in out.items():
             arrow = "higher" if M.get(m).higher_is_better else "lower"
             print(f"{m:14s} {'n/a' if v is None else f'{v:.6g}':>12s}   ({arrow} is better)")
-    return 0 if all(v is not None for v in out.values()) else 1
+    return EXIT_OK if all(v is not None for v in out.values()) else EXIT_FAILURES
 
 
 def cmd_weights(args):
@@ -155,9 +173,9 @@ def cmd_weights(args):
 
 def cmd_match(args):
     from .analysis.match import match
-    from .images import read_image
+    from .datasets import image
 
-    img = read_image(args.image).pixels
+    img = image(args.image, args.dataset, args.data_dir).pixels
     r = match(args.codec, img, bpp=args.bpp, metric=args.metric, value=args.value)
     what = f"{args.metric} {r.value:.4f}, " if r.value is not None else ""
     print(f"{args.codec}: {r.point} gives {what}{r.bpp:.4f} bpp ({len(r.evaluations)} encodings)")
@@ -186,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--task-timeout", type=float, help="seconds before one task is stopped and recorded as failed")
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--allow-failures", action="store_true", help="exit 0 even when some tasks failed")
+    r.add_argument("--allow-skips", action="store_true",
+                   help="exit 0 even when a requested codec or metric was unavailable and skipped")
     r.set_defaults(fn=cmd_run)
 
     ls = sub.add_parser("list", help="list codecs, metrics or datasets")
@@ -211,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     mt = sub.add_parser("match", help="find the rate point of a codec nearest a target bpp or metric value")
     mt.add_argument("--codec", required=True)
-    mt.add_argument("--image", required=True)
+    mt.add_argument("--image", required=True, help="an image path, or an image name of --dataset")
+    mt.add_argument("--dataset", help="dataset card id or directory holding --image")
+    mt.add_argument("--data-dir", help="root holding one folder per dataset (env BENCH_DATA_DIR)")
     mt.add_argument("--bpp", type=float)
     mt.add_argument("--metric")
     mt.add_argument("--value", type=float, help="target value of --metric")
@@ -254,10 +276,10 @@ def main(argv=None) -> int:
         return args.fn(args)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except KeyboardInterrupt:
         print("interrupted; everything finished so far is in the store, rerun to resume", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -94,8 +94,14 @@ def _local_dir(path: Path) -> Dataset:
 
 def resolve(name: str, data_dir=None, select=None) -> Dataset:
     """Resolve a card id (or a directory) to verified files. `select`: names or stems to keep."""
-    if name not in find_cards("datasets") and Path(name).is_dir():
+    cards = find_cards("datasets")
+    if name not in cards and Path(name).is_dir():
         ds = _local_dir(Path(name))
+    elif name not in cards and (os.sep in name or name.startswith((".", "~")) or Path(name).exists()):
+        p = Path(name)
+        raise DatasetError(f"{name}: " + ("is a file, not a directory of images" if p.exists() else
+                                          "no such directory") +
+                           f"; give a directory of images or a dataset card id ({', '.join(sorted(cards))})")
     else:
         card, card_path = load_card("datasets", name)
         entries = card.get("files", [])
@@ -136,3 +142,15 @@ def resolve(name: str, data_dir=None, select=None) -> Dataset:
         keep = set(select)
         ds.files = [p for p in ds.files if p.name in keep or p.stem in keep]
     return ds
+
+
+def image(ref: str, dataset: str | None = None, data_dir=None):
+    """One image by path, or by name within a dataset (`--image kodim05 --dataset kodak`)."""
+    if Path(ref).is_file():
+        return read_image(ref)
+    if dataset is None:
+        raise DatasetError(f"{ref}: no such file; give an image path, or an image name with --dataset")
+    ds = resolve(dataset, data_dir, [ref])
+    if not ds.files:
+        raise DatasetError(f"{dataset}: no image named {ref!r}")
+    return read_image(ds.files[0])

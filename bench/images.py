@@ -79,6 +79,10 @@ def as_rgb8(arr: np.ndarray, what: str = "image") -> np.ndarray:
     if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4):
         raise BadImage(f"{what}: unsupported array shape {a.shape}; expected H x W x 3 RGB")
     if a.dtype == np.uint16:
+        if a.shape[2] in (2, 4) and a[:, :, -1].min() != 65535:
+            raise BadImage(
+                f"{what}: has transparency (16-bit alpha min {int(a[:, :, -1].min())}); flatten it onto a "
+                "background of your choice and save it as RGB, the harness will not guess one")
         a = np.rint(a.astype(np.float64) / 257.0).astype(np.uint8)
     elif a.dtype == np.bool_:
         a = a.astype(np.uint8) * 255
@@ -102,11 +106,20 @@ def as_rgb8(arr: np.ndarray, what: str = "image") -> np.ndarray:
 
 def read_image(path, name: str | None = None) -> Image:
     """Read an image file (PNG, BMP, TIFF, JPEG, PPM ...) into the harness's RGB8 form."""
-    from PIL import Image as PILImage, UnidentifiedImageError
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
         raise BadImage(f"{path}: no such file")
+    if _png_bit_depth(path) == 16:  # PIL keeps only the high byte of 16-bit RGB(A) samples
+        import imagecodecs
+
+        try:
+            arr = imagecodecs.png_decode(path.read_bytes())
+        except Exception as e:  # noqa: BLE001 - any decoder complaint means a bad file
+            raise BadImage(f"{path}: cannot decode 16-bit PNG ({e}); replace the file with a valid one") from None
+        return Image(name or path.stem, as_rgb8(arr, str(path)), str(path))
     try:
         with PILImage.open(path) as im:
             im.load()
@@ -127,6 +140,15 @@ def read_image(path, name: str | None = None) -> Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise BadImage(f"{path}: cannot decode image ({e}); replace the file with a valid one") from None
     return Image(name or path.stem, as_rgb8(arr, str(path)), str(path))
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    """The IHDR bit depth of a PNG file, None for anything else."""
+    with open(path, "rb") as f:
+        head = f.read(25)
+    if len(head) == 25 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return head[24]
+    return None
 
 
 def png_bytes(pixels: np.ndarray, compress_level: int = 1) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from pathlib import Path
 
 from .errors import MetricUnavailable
@@ -80,13 +81,11 @@ def configure() -> Path:
         os.environ["TORCH_HOME"] = str(hub.parent)
         if offline():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import warnings
+        # torch.hub reads TORCH_HOME/hub; import torch (~1-5 s) only when that is not enough
+        if hub.name != "hub" or "torch" in sys.modules:
+            import torch
 
-        import torch
-
-        # lpips / piq still pass `pretrained=True` to torchvision: same weights, noisy warning
-        warnings.filterwarnings("ignore", message=r"(Arguments other than a weight enum|The parameter 'pretrained')")
-        torch.hub.set_dir(str(hub))
+            torch.hub.set_dir(str(hub))
         _configured = hub
     return hub
 

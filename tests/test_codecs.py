@@ -35,8 +35,9 @@ def test_ladder_rate_and_quality_move_together(cid, kodim):
 @pytest.mark.parametrize("cid", CLASSICAL)
 def test_default_ladder_spans_kodak_rates(cid, kodim):
     """Mean bpp over six Kodak images spans about 0.1-2 bpp (issue: default ladders)."""
-    from bench.images import read_image
     from conftest import KODAK
+
+    from bench.images import read_image
 
     codec = load_codec(cid)
     imgs = [read_image(KODAK / f"kodim{i:02d}.png").pixels for i in (1, 5, 9, 13, 17, 21)]

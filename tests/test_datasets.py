@@ -1,10 +1,10 @@
 import shutil
 
 import pytest
+from conftest import KODAK, need
 
 from bench.datasets import resolve
 from bench.errors import DatasetError
-from conftest import KODAK, need
 
 
 def test_skimage_default_is_embedded_and_verified():

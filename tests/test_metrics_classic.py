@@ -2,10 +2,10 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import CALIB, need
 
 from bench import metrics as M
 from bench.errors import MetricError, UnknownName
-from conftest import CALIB, need
 
 PAIRS = ["I03", "I04", "I06", "I08", "I19"]
 

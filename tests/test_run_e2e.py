@@ -69,7 +69,7 @@ def test_bad_inputs_are_reported_and_good_results_kept(tmp_path, small_dir, astr
     rgba = np.dstack([astronaut[:200, :200], np.full((200, 200), 128, np.uint8)])
     Image.fromarray(rgba).save(d / "seethrough.png")
     Image.fromarray(astronaut[:180, :180, 0]).save(d / "grey.png")  # converted, documented
-    Image.fromarray((astronaut[:180, :180, 1].astype(np.uint16) * 257)).save(d / "deep16.png")
+    Image.fromarray(astronaut[:180, :180, 1].astype(np.uint16) * 257).save(d / "deep16.png")
     out = tmp_path / "out"
     assert _run(out, d, "--metric", "psnr") == 1  # failures -> non-zero exit
     err = capsys.readouterr().err

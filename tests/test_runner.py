@@ -60,7 +60,7 @@ def test_sigkill_at_random_moments_then_resume(reference, tmp_path):
     d, ref = reference
     rng = random.Random(1234)
     out = tmp_path / "o"
-    for trial in range(4):
+    for _ in range(4):
         p = cli(grid(out, d))
         time.sleep(rng.uniform(0.8, 5.0))
         p.send_signal(signal.SIGKILL)

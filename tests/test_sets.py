@@ -3,11 +3,11 @@ import sqlite3
 
 import numpy as np
 import pytest
+from conftest import KODAK, need
 
 from bench import metrics as M
 from bench.errors import MetricError
 from bench.metrics.sets import MIN_PATCHES, frechet_distance, kernel_distance, patches, set_score
-from conftest import KODAK, need
 
 
 def test_patch_count_follows_the_hifc_protocol():

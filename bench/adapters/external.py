@@ -11,9 +11,11 @@
     yuv_matrix = "bt601-full"                  # bt601-full | bt709-full | bt601-limited | bt709-limited
 
 Templates are argument lists (a string is split with shlex) and are never run through a shell;
-shell syntax (; | & $( ` > <) in a template is rejected when the card is loaded. Placeholders:
-{input} {output} {point} {width} {height}. A non-zero exit, a timeout or a missing output
-raises CodecError with the command's stderr, which the runner records for that rate point.
+shell syntax (; | & $( ` > <) and unknown placeholders are rejected when the card is loaded.
+Placeholders: {input} {output} {point} {width} {height}. A card is trusted like code: it may
+name any binary (`sh -c ...` included); the checks catch mistakes, they are no sandbox. A
+non-zero exit, a timeout or a missing output raises CodecError with the command's stderr, which
+the runner records for that rate point.
 """
 from __future__ import annotations
 
@@ -21,13 +23,15 @@ import os
 import re
 import shlex
 import shutil
+import signal
+import string
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import CardError, CodecError
+from ..errors import BadImage, CardError, CodecError
 from ..images import read_image, to_uint8, write_png
 from .base import Adapter, Encoded
 
@@ -36,14 +40,29 @@ FORMATS = ("png", "ppm", "yuv444", "yuv420")
 MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
 
 
-def argv(template, what: str, card_id: str) -> list[str]:
+PLACEHOLDERS = ("input", "output", "point", "width", "height")
+
+
+def argv(template, what: str, card_id: str, card_path: str = "") -> list[str]:
+    """A command template as an argument list, checked when the card is loaded (not per task)."""
+    where = f"codec card {card_path or card_id!r}"
     parts = shlex.split(template) if isinstance(template, str) else [str(t) for t in template]
     if not parts:
-        raise CardError(f"codec card {card_id!r}: empty {what} command")
+        raise CardError(f"{where}: empty {what} command")
     for p in parts:
         if SHELL.search(p):
-            raise CardError(f"codec card {card_id!r}: {what} command contains shell syntax in {p!r}; "
+            raise CardError(f"{where}: {what} command contains shell syntax in {p!r}; "
                             "templates run without a shell: give a plain argument list")
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(p) if f is not None]
+        except ValueError as e:
+            raise CardError(f"{where}: {what} argument {p!r} is not a valid template ({e}); "
+                            "write a literal brace as {{ or }}") from None
+        bad = [f for f in fields if f not in PLACEHOLDERS]
+        if bad:
+            raise CardError(f"{where}: {what} argument {p!r} uses unknown placeholder "
+                            f"{', '.join('{' + f + '}' for f in bad)}; valid placeholders: "
+                            f"{' '.join('{' + f + '}' for f in PLACEHOLDERS)}")
     return parts
 
 
@@ -87,6 +106,45 @@ def yuv_to_rgb(data: bytes, h: int, w: int, matrix: str, sub: str) -> np.ndarray
     return to_uint8(np.stack([r, g, b], -1))
 
 
+_LIVE_GROUPS: set[int] = set()  # process groups of codec commands now running in this process
+
+
+def kill_live_groups() -> None:
+    """Kill every codec command (and its children) this process started: used when a worker is
+    told to stop, so that a killed task leaves no encoder behind."""
+    for pg in list(_LIVE_GROUPS):
+        _killpg(pg)
+
+
+def _killpg(pg: int) -> None:
+    try:
+        os.killpg(pg, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _LIVE_GROUPS.discard(pg)
+
+
+def run_group(cmd: list[str], timeout: float, what: str) -> subprocess.CompletedProcess:
+    """Run a codec command in its own process group, never through a shell; on timeout, error or
+    exit, the whole group is killed, so a script's children (e.g. a `sleep`) never outlive it."""
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    _LIVE_GROUPS.add(p.pid)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _killpg(p.pid)
+        p.communicate()
+        raise CodecError(f"{what} ran past its timeout of {timeout:g} s (card params.timeout) and was "
+                         f"stopped with its children: {shlex.join(cmd)}") from None
+    finally:
+        _killpg(p.pid)  # leftovers of a finished command are orphans too
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
 class ExternalAdapter(Adapter):
     name = "external"
     version = "1"
@@ -98,9 +156,10 @@ class ExternalAdapter(Adapter):
         for k in ("encode", "decode"):
             if k not in p:
                 raise CardError(f"codec card {cid!r}: params.{k} (a command template) is required")
-        self.enc_t = argv(p["encode"], "encode", cid)
-        self.dec_t = argv(p["decode"], "decode", cid)
-        self.ver_t = argv(p["version"], "version", cid) if p.get("version") else None
+        path = card.get("_path", "")
+        self.enc_t = argv(p["encode"], "encode", cid, path)
+        self.dec_t = argv(p["decode"], "decode", cid, path)
+        self.ver_t = argv(p["version"], "version", cid, path) if p.get("version") else None
         self.timeout = float(p.get("timeout", 600))
         self.in_fmt, self.out_fmt = p.get("input_format", "png"), p.get("output_format", "png")
         self.matrix = p.get("yuv_matrix", "bt601-full")
@@ -116,10 +175,7 @@ class ExternalAdapter(Adapter):
 
     def _run(self, template, subs: dict, what: str) -> subprocess.CompletedProcess:
         cmd = [self._exe(template)] + [a.format(**subs) for a in template[1:]]
-        try:
-            r = subprocess.run(cmd, capture_output=True, timeout=self.timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise CodecError(f"{what} timed out after {self.timeout:g} s: {shlex.join(cmd)}") from None
+        r = run_group(cmd, self.timeout, what)
         if r.returncode != 0:
             err = (r.stderr or r.stdout).decode(errors="replace")[-2000:]
             raise CodecError(f"{what} exited {r.returncode}: {shlex.join(cmd)}\n{err}")
@@ -148,7 +204,12 @@ class ExternalAdapter(Adapter):
         if not path.is_file() or path.stat().st_size == 0:
             raise CodecError(f"the decoder wrote no output file {path.name}")
         if fmt in ("png", "ppm"):
-            return read_image(path).pixels
+            try:
+                return read_image(path).pixels
+            except BadImage as e:
+                why = str(e).split(": ", 1)[-1]
+                raise CodecError(f"the decoder ({self.dec_t[0]}) wrote an output that is not a valid {fmt} "
+                                 f"image: {why}; check the card's decode command and output_format") from None
         return yuv_to_rgb(path.read_bytes(), h, w, self.matrix, fmt)
 
     def _ext(self, fmt):

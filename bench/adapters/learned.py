@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CodecError
-from ..images import cached_file_sha256 as file_sha256, to_uint8
+from ..images import cached_file_sha256 as file_sha256
+from ..images import to_uint8
 from ..models.dpc import safe_load
 from .base import Adapter, Encoded
 
@@ -64,7 +65,10 @@ def _model(path: str, kind: str, arch: str, _sha: str):
 
     sd = safe_load(Path(path))
     sd = sd.get("state_dict", sd)
-    model = model_architectures[arch].from_state_dict(load_pretrained(sd))
+    try:
+        model = model_architectures[arch].from_state_dict(load_pretrained(sd))
+    except (RuntimeError, KeyError, AttributeError) as e:
+        raise CodecError(f"{path}: does not fit the zoo architecture {arch} ({str(e).splitlines()[0]})") from None
     return model.eval()
 
 
@@ -125,7 +129,10 @@ class LearnedAdapter(Adapter):
 
     def model(self, point):
         p, kind = self.checkpoint(point, download=True)
-        return _model(str(p), kind, self.arch or "", file_sha256(p))
+        try:
+            return _model(str(p), kind, self.arch or "", file_sha256(p))
+        except CodecError as e:
+            raise CodecError(f"codec card {self.card.get('_path', self.card['id'])}, point {point!r}: {e}") from None
 
     def encode(self, pixels: np.ndarray, point) -> Encoded:
         import math

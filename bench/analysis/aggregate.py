@@ -3,7 +3,9 @@
 Method (written into every output): for each codec and rate point, bpp is the mean of the
 per-image bpp and each metric is the mean of its per-image values (PSNR: mean of per-image dB;
 `psnr_of_mean_mse` is also given, labelled). A rate point enters a metric's curve only when
-every image of the run has a score there; incomplete points are dropped and counted.
+every image of the run has a score there; incomplete points are dropped and counted. A
+non-finite score (PSNR of an exact reconstruction is +inf by definition) stays in the store but
+keeps its rate point out of the curve, with a note naming the images.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ class Curve:
     value: list = field(default_factory=list)
     point_index: list = field(default_factory=list)
     dropped: int = 0  # incomplete rate points
+    notes: list = field(default_factory=list)  # why points were left out, naming images
 
 
 def curves(encodings: list[dict], records: list[dict], metric_names: list[str], set_scores=()) -> dict:
@@ -36,6 +39,7 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str], 
 
     A set-level metric (FID/KID) is one value per rate point over all images' patches."""
     images = {e["image_sha256"] for e in encodings}
+    names = {e["image_sha256"]: e["image"] for e in encodings}
     bpp = defaultdict(dict)  # (codec, idx) -> {image: bpp}
     for e in encodings:
         bpp[(e["codec"], e["point_index"])][e["image_sha256"]] = e["bpp"]
@@ -55,6 +59,13 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str], 
                     v = {k: sets[(codec, i, m)] for k in b} if sets[(codec, i, m)] is not None else {}
                 if set(b) != images or set(v) != images:
                     cv.dropped += 1
+                    continue
+                inf = sorted(names[k] for k, x in v.items() if not np.isfinite(x))
+                if inf:
+                    cv.dropped += 1
+                    why = "exact reconstruction" if m.startswith("psnr") else "degenerate input"
+                    cv.notes.append(f"point {i} left out of the mean and BD-rate: non-finite {m} "
+                                    f"({', '.join(inf)}: {why})")
                     continue
                 cv.bpp.append(float(np.mean(list(b.values()))))
                 cv.value.append(float(np.mean(list(v.values()))))

@@ -9,9 +9,12 @@ from __future__ import annotations
 import functools
 import importlib
 import math
-from importlib.metadata import PackageNotFoundError, version as dist_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 
-from ..errors import MetricError, MetricUnavailable, UnknownName
+import numpy as np
+
+from ..errors import BenchError, MetricError, MetricUnavailable, UnknownName
 from .table import ROWS, Metric
 
 METRICS: dict[str, Metric] = {m.name: m for m in ROWS}
@@ -71,6 +74,10 @@ def _fn(path: str):
     return getattr(importlib.import_module(mod), name)
 
 
+def _flat(img) -> str:
+    return " (the image is flat: one colour has no statistics to measure)" if np.ptp(img) == 0 else ""
+
+
 def score(name: str, ref, dist) -> float:
     """Score one image (full-reference: ref vs dist; no-reference: dist alone, ref ignored)."""
     m = get(name)
@@ -83,10 +90,15 @@ def score(name: str, ref, dist) -> float:
     if m.kind == "fr":
         if ref.shape != dist.shape:
             raise MetricError(f"{name}: reference {ref.shape} and distorted {dist.shape} differ in shape")
-        value = fn(ref, dist, **m.params)
-    else:
-        value = fn(dist, **m.params)
-    value = float(value)
+        if m.ideal is not None and np.array_equal(ref, dist):
+            return float(m.ideal)  # an exact reconstruction scores the ideal by definition (VIF: 1, not 0/0)
+    try:
+        value = float(fn(ref, dist, **m.params) if m.kind == "fr" else fn(dist, **m.params))
+    except BenchError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a backend's own failure becomes a message naming the input
+        raise MetricError(f"{name} cannot score an image of shape {dist.shape}{_flat(dist)}: "
+                          f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
     if math.isnan(value):
-        raise MetricError(f"{name} returned NaN for an input of shape {dist.shape}")
+        raise MetricError(f"{name} returned NaN for an input of shape {dist.shape}{_flat(dist)}")
     return value

@@ -10,7 +10,6 @@ import numpy as np
 from .deep import to_tensor
 
 
-
 def score(ref: np.ndarray, dist: np.ndarray, fn: str, **kw) -> float:
     import piq
     import torch

@@ -45,7 +45,8 @@ def _vgg16():
     weights.configure()
     p = weights.require(["checkpoints/vgg16-397923af.pth"], "fid-vgg16")
     net = torchvision.models.vgg16(weights=None)
-    sd = torch.load(p[0], map_location="cpu", weights_only=True) if p else torchvision.models.VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+    sd = (torch.load(p[0], map_location="cpu", weights_only=True) if p
+          else torchvision.models.VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=False))
     net.load_state_dict({k: v for k, v in sd.items() if k.startswith("features.")}, strict=False)
     return net.features[:30].eval()  # up to relu5_3
 

@@ -51,7 +51,7 @@ class Objective:
         from pytorch_msssim import ms_ssim
 
         n, _, h, w = x.shape
-        bpp = sum(torch.log(l).sum() for l in out["likelihoods"].values()) / (-math.log(2) * n * h * w)
+        bpp = sum(torch.log(lk).sum() for lk in out["likelihoods"].values()) / (-math.log(2) * n * h * w)
         x_hat = out["x_hat"]
         mse = torch.mean((x_hat - x) ** 2)
         terms = {"bpp": bpp, "mse": mse}
@@ -88,18 +88,30 @@ def export(model, path, meta: dict) -> None:
 
 
 def safe_load(path):
-    """torch.load(weights_only=True); a pickle that would run code is a clear CodecError."""
+    """torch.load(weights_only=True); a pickle that would run code, or a file that is no
+    checkpoint at all, is a clear CodecError."""
     import pickle
+    import zipfile
 
     import torch
 
     from ..errors import CodecError
 
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch zip, or a legacy pickle
+        raise CodecError(f"{path}: not a PyTorch checkpoint (the file starts with {head!r}); "
+                         "replace it with the checkpoint the card names")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise CodecError(f"{path}: refused to load: it holds pickled objects that could run code "
-                         f"({str(e).splitlines()[0]}); only tensor checkpoints are accepted") from None
+        first = str(e).splitlines()[0]
+        if "Weights only load failed" in first or "Unsupported global" in str(e):
+            raise CodecError(f"{path}: refused to load: it holds pickled objects that could run code "
+                             f"({first}); only tensor checkpoints are accepted") from None
+        raise CodecError(f"{path}: not a readable PyTorch checkpoint ({first}); replace it") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
+        raise CodecError(f"{path}: truncated or corrupt checkpoint ({str(e).splitlines()[0]}); replace it") from None
 
 
 def load(path):
@@ -115,11 +127,16 @@ def load(path):
           if not k.endswith(REBUILT)}
     # CompressAI's load_state_dict insists on the table buffers: give it the empty ones, rebuilt below
     sd.update({k: v for k, v in model.state_dict().items() if k.endswith(REBUILT) and k not in sd})
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    expected = f"{meta.get('arch', 'mean_scale_hyperprior')} N={meta.get('N', 64)} M={meta.get('M', 96)}"
+    try:
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+    except RuntimeError as e:  # size mismatches
+        lines = [ln.strip() for ln in str(e).splitlines() if "size mismatch" in ln]
+        raise CodecError(f"{path}: its weights do not fit the architecture its metadata declares ({expected}): "
+                         f"{'; '.join(lines[:2]) or str(e).splitlines()[0]}") from None
     bad = list(missing) + list(unexpected)
     if bad:
-        raise CodecError(f"{path}: does not match {meta.get('arch')} N={meta.get('N')} M={meta.get('M')}: "
-                         f"{', '.join(bad[:5])}")
+        raise CodecError(f"{path}: does not match {expected}: {', '.join(bad[:5])}")
     model.update(force=True)
     return model.eval(), meta
 

@@ -16,10 +16,11 @@ def _cell(r) -> str:
 
 
 def leaderboard_md(bd: dict, cvs: dict, *, anchor: str, metric_names: list[str], title: str,
-                   method: str, failures: int = 0) -> str:
+                   method: str, failures: int = 0, notes=()) -> str:
     codecs = sorted({c for c, _ in cvs}, key=lambda c: (c != anchor, c))
-    head = [f"{m} {'↑' if M.get(m).higher_is_better else '↓'}" for m in metric_names]
-    lines = [f"# {title}", "",
+    nr = [m for m in metric_names if M.get(m).kind == "nr"]
+    head = [f"{m}{'†' if m in nr else ''} {'↑' if M.get(m).higher_is_better else '↓'}" for m in metric_names]
+    lines = [f"# {title}", ""] + [f"**{n}**\n" for n in notes] + [
              f"BD-rate vs **{anchor}** in % (negative = fewer bits for the same quality); "
              "`ov` = overlap of the quality ranges as a share of their union.", "",
              "| codec | bpp range | " + " | ".join(head) + " |",
@@ -31,6 +32,11 @@ def leaderboard_md(bd: dict, cvs: dict, *, anchor: str, metric_names: list[str],
         lines.append(f"| {name} | {rng} | " + " | ".join(_cell(bd[(c, m)]) for m in metric_names) + " |")
     dropped = sum(cv.dropped for cv in cvs.values())
     lines += ["", f"Method: {METHOD.format(method=method)}."]
+    if nr:
+        lines.append(f"† {', '.join(nr)}: no-reference realism scores of the decoded image alone, not fidelity "
+                     "to the original; their BD-rate compares the bits needed for equal realism scores.")
+    for cv in cvs.values():
+        lines += [f"{cv.codec} / {cv.metric}: {n}" for n in cv.notes]
     if dropped:
         lines.append(f"Incomplete rate points dropped from curves: {dropped} (see failures).")
     if failures:
@@ -38,10 +44,9 @@ def leaderboard_md(bd: dict, cvs: dict, *, anchor: str, metric_names: list[str],
     return "\n".join(lines) + "\n"
 
 
-def write_leaderboard(out: Path, bd: dict, cvs: dict, *, anchor: str, metric_names: list[str],
-                      title: str, method: str, failures: int = 0) -> str:
-    md = leaderboard_md(bd, cvs, anchor=anchor, metric_names=metric_names, title=title, method=method,
-                        failures=failures)
+def write_leaderboard(out: Path, bd: dict, cvs: dict, **kw) -> str:
+    md = leaderboard_md(bd, cvs, **kw)
+    anchor = kw["anchor"]
     (out / "leaderboard.md").write_text(md)
     with open(out / "leaderboard.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -52,7 +57,7 @@ def write_leaderboard(out: Path, bd: dict, cvs: dict, *, anchor: str, metric_nam
                 w.writerow([c, m, anchor, f"{r.value:.4f}", f"{r.overlap[0]:.6g}", f"{r.overlap[1]:.6g}",
                             f"{r.overlap_fraction:.4f}", r.method, ""])
             else:
-                w.writerow([c, m, anchor, "", "", "", "", method, r])
+                w.writerow([c, m, anchor, "", "", "", "", kw["method"], r])
     with open(out / "rd_points.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["codec", "metric", "point_index", "bpp_mean", "value_mean", "aggregation"])

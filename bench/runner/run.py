@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import metrics as M
 from ..adapters import list_codecs
 from ..datasets import resolve
-from ..errors import BadImage, BenchError, UnknownName
+from ..errors import BadImage, BenchError, NothingComputed, UnknownName
 from ..images import read_image
 from . import task as T
 from .store import Store
@@ -51,6 +51,7 @@ class RunSummary:
     wall_s: float = 0.0
     outputs_s: float = 0.0  # aggregation, tables and plots at the end
     leaderboard: str = ""
+    nothing: str = ""  # why nothing could be reported (no encoding, no complete curve)
 
     def line(self) -> str:
         return (f"{self.tasks} tasks: {self.encoded} encoded, {self.cached} reused from the store, "
@@ -70,8 +71,8 @@ def _versions() -> dict:
     return out
 
 
-def select(cfg: RunConfig):
-    """Validate names before any work: unknown names are errors, unavailable ones are skipped."""
+def check_names(cfg: RunConfig) -> tuple[list, list]:
+    """The run's codec and metric names; an unknown one is an error naming the valid ones."""
     known = list_codecs()
     codecs = cfg.codecs or [c for c in DEFAULT_CODECS if c in known]
     for c in codecs:
@@ -80,6 +81,12 @@ def select(cfg: RunConfig):
     metric_names = cfg.metrics or DEFAULT_METRICS
     for m in metric_names:
         M.get(m)
+    return codecs, metric_names
+
+
+def select(cfg: RunConfig):
+    """Validate names before any work: unknown names are errors, unavailable ones are skipped."""
+    codecs, metric_names = check_names(cfg)
     skipped, usable_codecs, usable_metrics = {}, [], []
     for c in codecs:
         try:
@@ -110,11 +117,16 @@ def run(cfg: RunConfig) -> RunSummary:
     t_start = time.perf_counter()
     from .. import weights
 
+    check_names(cfg)  # a misspelt name answers before any heavy import or file access
     weights.configure()
     ds = resolve(cfg.dataset, cfg.data_dir, cfg.images or None)
     codecs, metric_names, anchor, skipped = select(cfg)
     for what, why in skipped.items():
         warnings.warn(f"{what} skipped: {why}", stacklevel=2)
+    if not codecs or not metric_names:
+        raise NothingComputed(
+            f"nothing to compute: no usable {'codec' if not codecs else 'metric'} among those requested ("
+            + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + "); install what is missing or choose others")
     fr_nr = [m for m in metric_names if M.get(m).kind != "set"]
     set_metrics = [m for m in metric_names if M.get(m).kind == "set"]
     extractors = {M.get(m).fn: M.version_key(m) for m in set_metrics}  # extractor -> features version
@@ -141,7 +153,12 @@ def run(cfg: RunConfig) -> RunSummary:
         summary.wall_s = time.perf_counter() - t_start
         store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
     t_out = time.perf_counter()
-    summary.leaderboard = write_outputs(store, run_id)
+    try:
+        summary.leaderboard = write_outputs(store, run_id)
+    except NothingComputed as e:
+        summary.nothing = str(e)
+        for f in ("leaderboard.md", "leaderboard.csv", "rd_points.csv"):  # never leave an older result
+            (store.dir / f).unlink(missing_ok=True)
     summary.outputs_s = time.perf_counter() - t_out
     summary.wall_s = time.perf_counter() - t_start
     store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
@@ -151,15 +168,12 @@ def run(cfg: RunConfig) -> RunSummary:
 
 def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors=None, *, workers=1,
           scheduler=None, timeout=None):
-    from tqdm import tqdm
-
     from . import executors
+    from .progress import Progress
 
     extractors = extractors or {}
     n_points = sum(len(T.codec(c).ladder) for c in codecs)
-    bar = tqdm(total=len(ds.files) * n_points, unit="task", dynamic_ncols=True,
-               disable=None if progress else True,  # None: off when stderr is not a terminal (logs)
-               desc="bench run")
+    bar = Progress(len(ds.files) * n_points, enabled=progress)
 
     def jobs():
         """Plan lazily, image by image: cached tasks are settled here, the rest become jobs."""
@@ -201,8 +215,11 @@ def _plan(store, img, codec_id, idx, point, metric_names, run_id, summary, extra
     """None when the store already holds everything for this task; else the job to run."""
     key = T.key_for(img.sha256, codec_id, point)
     row = store.encoding(key)
-    recon = None
+    recon, lost = None, None
     exts = list(extractors)
+    if row is not None and not (store.recon_path(row["recon_sha256"]).is_file()
+                                and store.bitstream_path(key).is_file()):
+        lost, row = row["recon_sha256"], None  # a file under the run directory was deleted: encode again
     if row is not None:
         have = store.scored(key)
         todo = [m for m in metric_names if (m, M.version_key(m)) not in have]
@@ -218,7 +235,7 @@ def _plan(store, img, codec_id, idx, point, metric_names, run_id, summary, extra
         else:
             metric_names = todo
             summary.cached += 1
-    return {"key": key, "had_row": row is not None,
+    return {"key": key, "had_row": row is not None, "lost_recon": lost,
             "args": {"image_name": img.name, "pixels": img.pixels, "codec_id": codec_id, "point_index": idx,
                      "point": point, "metric_names": metric_names, "recon": recon, "extractors": exts,
                      "image_sha256": img.sha256}}
@@ -229,6 +246,8 @@ def _record(store, job, out, run_id, summary, extractors):
     enc = out["encoding"]
     if enc is not None:
         enc["run_id"] = run_id
+        if job.get("lost_recon") and job["lost_recon"] != enc["recon_sha256"]:
+            store.forget_encoding(key)  # a non-deterministic codec: the old row and scores described other pixels
         # files first (atomic, content-addressed); the row that points at them comes after
         store.write_bitstream(key, out["bitstream"])
         store.write_recon(enc["recon_sha256"], out["recon_png"])
@@ -289,16 +308,18 @@ def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None
     if anchor not in {c for c, _ in cvs} and cvs:
         raise BenchError(f"anchor {anchor!r} has no results in this run; valid: "
                          f"{', '.join(sorted({c for c, _ in cvs}))}")
+    if not any(cv.bpp for cv in cvs.values()):
+        n_fail = len(store.failures_of(row["run_id"]))
+        raise NothingComputed(f"{store.dir}: run {row['run_id']} has no complete rate point to report "
+                              f"({len(encs)} encodings, {n_fail} failures recorded); no leaderboard written")
     bd = bd_table(cvs, anchor, metric_names, method)
     n_img = len({e['image_sha256'] for e in encs})
     title = f"percept-bench: {man['dataset']} ({n_img} images), anchor {anchor}"
-    n_fail = len(store.failures_of(row["run_id"]))
-    if tables:
-        md = write_leaderboard(store.dir, bd, cvs, anchor=anchor, metric_names=metric_names, title=title,
-                               method=method, failures=n_fail)
-    else:
-        md = leaderboard_md(bd, cvs, anchor=anchor, metric_names=metric_names, title=title, method=method,
-                            failures=n_fail)
+    notes = [f"INCOMPLETE: run {row['run_id']} (started {row['started']}) did not finish — it was interrupted "
+             "or is still running; rerun the same command to complete it"] if row["finished"] is None else []
+    kw = dict(anchor=anchor, metric_names=metric_names, title=title, method=method,
+              failures=len(store.failures_of(row["run_id"])), notes=notes)
+    md = write_leaderboard(store.dir, bd, cvs, **kw) if tables else leaderboard_md(bd, cvs, **kw)
     if plots:
         rd_plots(store.dir, cvs, metric_names, anchor=anchor, title=man["dataset"])
     return md

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from ..errors import BenchError, StoreError
 from ..images import atomic_write
 
 SCHEMA = """
@@ -59,19 +60,22 @@ class Store:
         self.dir = Path(out_dir)
         path = self.dir / DB_NAME
         if not create and not path.is_file():
-            from ..errors import BenchError
-
             raise BenchError(f"{self.dir}: no {DB_NAME} here; run `bench run --out {self.dir}` first")
+        if path.exists():
+            _check_existing(path)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=60000")
-        with self.tx():
-            for stmt in SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    self.db.execute(stmt)
+        try:
+            self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=60000")
+            with self.tx():
+                for stmt in SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(_unusable(path, e)) from None
 
     def tx(self):
         return _Tx(self.db)
@@ -143,6 +147,12 @@ class Store:
                     (f.get("run_id"), f.get("stage"), f.get("image"), f.get("codec"), json.dumps(f.get("point")),
                      f.get("metric"), f.get("message"), f.get("traceback"), now()))
 
+    def forget_encoding(self, key: str) -> None:
+        with self.tx():
+            self.db.execute("DELETE FROM scores WHERE encoding_key=?", (key,))
+            self.db.execute("DELETE FROM features WHERE owner=?", (key,))
+            self.db.execute("DELETE FROM encodings WHERE key=?", (key,))
+
     # -- per-image features for set-level metrics (owner: encoding key or 'image:<sha>') ----
     def get_features(self, owner: str, extractor: str, version: str):
         import numpy as np
@@ -195,6 +205,34 @@ class Store:
 
     def close(self):
         self.db.close()
+
+
+def _unusable(path: Path, why) -> str:
+    return (f"{path}: not a usable percept-bench store ({why}); nothing was written to it. Move it aside "
+            f"(mv {path} {path}.bad) and rerun to start a fresh store, or restore it from a backup")
+
+
+def _check_existing(path: Path) -> None:
+    """Refuse a corrupt, truncated or foreign database before a run touches it."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head and head != b"SQLite format 3\x00":
+        raise StoreError(_unusable(path, "not an SQLite database"))
+    if not head:
+        return  # an empty file (e.g. touched by hand): SQLite initialises it
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+        try:
+            ok = db.execute("PRAGMA quick_check").fetchone()[0]
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        raise StoreError(_unusable(path, e)) from None
+    if ok != "ok":
+        raise StoreError(_unusable(path, f"integrity check: {ok}"))
+    if tables and "encodings" not in tables:
+        raise StoreError(_unusable(path, f"an SQLite database of something else (tables: {', '.join(sorted(tables))})"))
 
 
 class _Tx:

@@ -55,7 +55,7 @@ def key_for(image_sha: str, codec_id: str, point) -> str:
 
 
 def _failure(stage, image, codec_id, point, metric, exc):
-    tb = "" if isinstance(exc, BenchError) else traceback.format_exc()
+    tb = "" if isinstance(exc, BenchError) and exc.__cause__ is None else traceback.format_exc()
     return {"stage": stage, "image": image, "codec": codec_id, "point": point, "metric": metric,
             "message": f"{type(exc).__name__}: {exc}", "traceback": tb}
 
