@@ -43,3 +43,25 @@ class Sleepy(PillowJpeg):
 
             time.sleep(120)
         return super().encode(pixels, point)
+
+
+class Identity(PillowJpeg):
+    """Lossless: a PNG of the pixels (exact reconstruction, PSNR = +inf)."""
+
+    def encode(self, pixels, point):
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, "PNG")
+        return Encoded(buf.getvalue(), len(buf.getvalue()))
+
+
+class StuckInC(PillowJpeg):
+    """Hangs on quality 50 the way C code does: SIGALRM is blocked, so no Python handler can run."""
+
+    def encode(self, pixels, point):
+        if int(point) == 50:
+            import signal
+            import time
+
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
+            time.sleep(120)
+        return super().encode(pixels, point)

@@ -207,7 +207,7 @@ class ExternalAdapter(Adapter):
             try:
                 return read_image(path).pixels
             except BadImage as e:
-                why = str(e).split(": ", 1)[-1]
+                why = str(e).split(": ", 1)[-1].split("; replace")[0]
                 raise CodecError(f"the decoder ({self.dec_t[0]}) wrote an output that is not a valid {fmt} "
                                  f"image: {why}; check the card's decode command and output_format") from None
         return yuv_to_rgb(path.read_bytes(), h, w, self.matrix, fmt)

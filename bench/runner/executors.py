@@ -46,6 +46,8 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
         return T.compute(**job["args"])
     except TaskTimeout:
         return _failed(job, timeout_message(timeout))
+    except (KeyboardInterrupt, SystemExit):
+        raise  # Ctrl-C stops the run (and is no failure of this task)
     except BaseException as e:  # noqa: BLE001 - a worker must report, not die
         import traceback
 

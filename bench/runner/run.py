@@ -103,7 +103,9 @@ def select(cfg: RunConfig):
             usable_metrics.append(m)
         else:
             skipped[f"metric {m}"] = why
-    anchor = cfg.anchor or ("jpeg2000" if "jpeg2000" in usable_codecs else (usable_codecs or [None])[0])
+    if not usable_codecs:
+        return usable_codecs, usable_metrics, None, skipped  # run() says why nothing can be computed
+    anchor = cfg.anchor or ("jpeg2000" if "jpeg2000" in usable_codecs else usable_codecs[0])
     if anchor is not None and anchor not in codecs:
         raise BenchError(f"anchor {anchor!r} is not among the codecs of this run ({', '.join(codecs)}); "
                          "add it with --codec or choose another --anchor")
