@@ -203,7 +203,7 @@ def test_16_bit_pngs_are_read_at_full_depth(tmp_path, shape, expected):
 
 
 # -- bad cards: refused when loaded, naming the card file; the other codecs' results are complete --
-EXT = f'id = "{{id}}"\nadapter = "external"\n[params]\n{{params}}\n[ladder]\npoints = [1, 2]\n'
+EXT = 'id = "{id}"\nadapter = "external"\n[params]\n{params}\n[ladder]\npoints = [1, 2]\n'
 YUV = str(FAKES / "yuv_codec")
 
 

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import KODAK, need
 
 from bench.cli import build_parser, main
-
-from conftest import KODAK, need
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
