@@ -90,8 +90,6 @@ def score(name: str, ref, dist) -> float:
     if m.kind == "fr":
         if ref.shape != dist.shape:
             raise MetricError(f"{name}: reference {ref.shape} and distorted {dist.shape} differ in shape")
-        if m.ideal is not None and np.array_equal(ref, dist):
-            return float(m.ideal)  # an exact reconstruction scores the ideal by definition (VIF: 1, not 0/0)
     try:
         value = float(fn(ref, dist, **m.params) if m.kind == "fr" else fn(dist, **m.params))
     except BenchError:
@@ -99,6 +97,8 @@ def score(name: str, ref, dist) -> float:
     except Exception as e:  # noqa: BLE001 - a backend's own failure becomes a message naming the input
         raise MetricError(f"{name} cannot score an image of shape {dist.shape}{_flat(dist)}: "
                           f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+    if m.kind == "fr" and m.ideal is not None and np.array_equal(ref, dist):
+        return float(m.ideal)  # an exact reconstruction scores the ideal by definition (VIF: 1, not 0/0)
     if math.isnan(value):
         raise MetricError(f"{name} returned NaN for an input of shape {dist.shape}{_flat(dist)}")
     return value
