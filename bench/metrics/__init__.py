@@ -102,3 +102,19 @@ def score(name: str, ref, dist) -> float:
     if math.isnan(value):
         raise MetricError(f"{name} returned NaN for an input of shape {dist.shape}{_flat(dist)}")
     return value
+
+
+def provenance(names) -> dict:
+    """{metric: {backend, backend_version, row_version, weights: {file: full sha256}}}."""
+    from .. import weights
+
+    out = {}
+    for n in names:
+        m = get(n)
+        try:
+            bver = backend_version(m.backend)
+        except MetricUnavailable:
+            bver = "not installed"
+        out[n] = {"backend": m.backend, "backend_version": bver, "row_version": m.version,
+                  "weights": {w: weights.sha256_of(w) for w in m.weights}}
+    return out

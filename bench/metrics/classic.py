@@ -27,6 +27,16 @@ def psnr(ref: np.ndarray, dist: np.ndarray, peak: float = 255.0) -> float:
     return math.inf if m == 0 else 10.0 * math.log10(peak * peak / m)
 
 
+BT601_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def psnr_y(ref: np.ndarray, dist: np.ndarray, peak: float = 255.0) -> float:
+    """PSNR of BT.601 luma Y' = 0.299 R' + 0.587 G' + 0.114 B' computed from the 8-bit RGB values
+    in full range (0-255, not rounded to 8 bits), peak 255 — the Y' PSNR that published tables
+    (tensorflow-compression, JPEG AI) report beside RGB PSNR. Identical images give inf."""
+    return psnr(ref.astype(np.float64) @ BT601_LUMA, dist.astype(np.float64) @ BT601_LUMA, peak)
+
+
 def _tensor(a: np.ndarray):
     import torch
 

@@ -14,6 +14,7 @@ from ..adapters import list_codecs
 from ..datasets import resolve
 from ..errors import BadImage, BenchError, NothingComputed, UnknownName
 from ..images import read_image
+from ..provenance import git_commit, versions
 from . import task as T
 from .store import Store
 
@@ -56,19 +57,6 @@ class RunSummary:
     def line(self) -> str:
         return (f"{self.tasks} tasks: {self.encoded} encoded, {self.cached} reused from the store, "
                 f"{self.scored} scores computed, {len(self.failures)} failed, {self.wall_s:.1f} s wall")
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version.split()[0]}
-    for d in ("percept-bench", "numpy", "pillow", "imagecodecs", "torch", "pytorch-msssim", "lpips", "piq",
-              "pyiqa", "bjontegaard", "scikit-image", "compressai", "pillow-heif", "dask", "distributed"):
-        try:
-            out[d] = version(d)
-        except PackageNotFoundError:
-            pass
-    return out
 
 
 def check_names(cfg: RunConfig) -> tuple[list, list]:
@@ -140,7 +128,9 @@ def run(cfg: RunConfig) -> RunSummary:
         "metric_versions": {m: M.version_key(m) for m in metric_names},
         "codec_versions": {c: "/".join(T.codec_identity(c)) for c in codecs},
         "codec_cards": {c: T.codec(c).card for c in codecs},
-        "packages": _versions(), "host": platform.node(), "platform": platform.platform(),
+        "metric_provenance": M.provenance(metric_names), "git_commit": git_commit(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "packages": versions(), "host": platform.node(), "platform": platform.platform(),
         "workers": cfg.workers, "scheduler": cfg.scheduler, "task_timeout": cfg.task_timeout,
         "command": cfg.command or " ".join(sys.argv),
     }
