@@ -13,6 +13,9 @@ import warnings
 
 from .errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_NOTHING, EXIT_OK, BenchError
 
+TABLE_FORMATS = ("md", "latex", "html", "csv", "json")  # bench.report.tables.render
+TABLE_EXTENSIONS = {".md": "md", ".tex": "latex", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
+
 
 def _common_env(args):
     if getattr(args, "weights_dir", None):
@@ -88,13 +91,69 @@ def cmd_list(args):
     return 0
 
 
+def _at_quality(specs):
+    out = []
+    for s in specs or []:
+        m, sep, v = s.partition("=")
+        try:
+            out.append((m, float(v)))
+        except ValueError:
+            raise BenchError(f"--at-quality {s!r}: give METRIC=VALUE, e.g. psnr=32") from None
+        if not sep:
+            raise BenchError(f"--at-quality {s!r}: give METRIC=VALUE, e.g. psnr=32")
+    return tuple(out)
+
+
+def _floats(text, flag):
+    try:
+        return tuple(float(x) for x in text.split(",")) if text else ()
+    except ValueError:
+        raise BenchError(f"{flag} {text!r}: give comma-separated numbers, e.g. 0.25,0.5,1.0") from None
+
+
 def cmd_table(args):
-    from .runner.run import write_outputs
+    from .report.tables import render
+    from .runner.run import leaderboard, write_outputs
     from .runner.store import Store
 
-    print(write_outputs(Store(args.dir, create=False), args.run, anchor=args.anchor, method=args.bd_method,
-                        plots=False))
-    return 0
+    store = Store(args.dir, create=False)
+    if args.format is None and not args.out:  # the run directory's default files, as `bench run` writes them
+        print(write_outputs(store, args.run, anchor=args.anchor, method=args.bd_method, plots=False))
+        return EXIT_OK
+    opts = {"anchor": args.anchor, "method": args.bd_method, "metrics": args.metric, "bd_metric": args.bd_metric,
+            "at_bpp": _floats(args.at_bpp, "--at-bpp"), "at_quality": _at_quality(args.at_quality),
+            "hull": args.hull, "resamples": args.resamples, "seed": args.seed, "sort": args.sort}
+    lb, title, _, _ = leaderboard(store, args.run, **opts)
+    fmt = args.format or TABLE_EXTENSIONS.get(os.path.splitext(args.out)[1].lower())
+    if fmt is None:
+        raise BenchError(f"--out {args.out}: cannot tell the format from the extension; add --format "
+                         f"({', '.join(TABLE_FORMATS)})")
+    text = render(lb, fmt, title)
+    if args.out:
+        from .images import atomic_write
+
+        atomic_write(args.out, text.encode())
+        print(f"{fmt} table written to {os.path.abspath(args.out)}")
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
+def cmd_import(args):
+    from .runner.exchange import import_files
+    from .runner.store import Store
+
+    names = import_files(Store(args.run, create=False), args.files, metric=args.metric, name=args.name)
+    print(f"imported into {args.run}: {', '.join(names)} (published curves: no per-image data, no intervals)")
+    return EXIT_OK
+
+
+def cmd_export(args):
+    from .runner.run import export
+
+    for p in export(args.dir, args.format, args.out, run_id=args.run):
+        print(p)
+    return EXIT_OK
 
 
 def cmd_plot(args):
@@ -213,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--check", action="store_true", help="metrics: also check backends and weights")
     ls.set_defaults(fn=cmd_list)
 
-    for name, fn, helptext in (("table", cmd_table, "rebuild the leaderboard from a store"),
+    for name, fn, helptext in (("table", cmd_table, "the leaderboard of a stored run, in any format"),
                                ("plot", cmd_plot, "redraw the RD plots from a store")):
         t = sub.add_parser(name, help=helptext)
         t.add_argument("dir")
@@ -221,7 +280,31 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument("--anchor")
         if name == "table":
             t.add_argument("--bd-method", choices=["pchip", "akima", "cubic"])
+            t.add_argument("--format", choices=TABLE_FORMATS,
+                           help="print (or --out) this format; without it and --out: rewrite the run's default files")
+            t.add_argument("--out", help="write the table here (format from --format or the file extension)")
+            t.add_argument("--metric", action="append", help="only these metrics, in this order (repeatable)")
+            t.add_argument("--sort", metavar="METRIC", help="rows by this metric's BD-rate, best first")
+            t.add_argument("--bd-metric", action="store_true", help="add BD-metric columns (BD-PSNR in dB, ...)")
+            t.add_argument("--at-bpp", metavar="B1,B2", help="add the quality at these bpp (pchip in log rate)")
+            t.add_argument("--at-quality", action="append", metavar="METRIC=VALUE",
+                           help="add the bpp at which a codec reaches this quality (repeatable)")
+            t.add_argument("--hull", action="store_true", help="keep only the convex hull of each curve's points")
+            t.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+            t.add_argument("--seed", type=int, default=0, help="bootstrap seed")
         t.set_defaults(fn=fn)
+    im = sub.add_parser("import", help="add published curves (CompressAI JSON, tensorflow-compression txt) to a run")
+    im.add_argument("files", nargs="+")
+    im.add_argument("--run", required=True, help="the run directory (holding bench.sqlite)")
+    im.add_argument("--metric", help="the metric of a tfc text file when its folder name does not say")
+    im.add_argument("--name", help="series name (default: the file name without extension)")
+    im.set_defaults(fn=cmd_import)
+    ex = sub.add_parser("export", help="write a run's curves or per-image records in other formats")
+    ex.add_argument("dir")
+    ex.add_argument("--format", required=True, choices=["compressai", "tfc", "csv", "parquet"])
+    ex.add_argument("--out", required=True, help="a directory (compressai, tfc) or a file (csv, parquet)")
+    ex.add_argument("--run", type=int, help="run id (default: the last run)")
+    ex.set_defaults(fn=cmd_export)
     sc = sub.add_parser("score", help="score one reference/distorted pair (or one image with --no-ref)")
     sc.add_argument("images", nargs="+", help="REF DIST, or IMG with --no-ref")
     sc.add_argument("--metric", action="append", help="metric name (repeatable)")

@@ -15,6 +15,17 @@ def need(path: Path, what: str):
         pytest.skip(f"{what} not found at {path}: set BENCH_SHARED to the shared folder to run this test")
 
 
+def need_metric(*names: str):
+    """Skip when a metric's backend or weight files are not on this machine (a fresh clone
+    without ../shared); the metric's own message says what is missing."""
+    from bench import metrics as M
+
+    for n in names:
+        ok, why = M.availability(n)
+        if not ok:
+            pytest.skip(f"metric {n} unavailable here: {why}")
+
+
 @pytest.fixture(scope="session")
 def kodim():
     need(KODAK, "Kodak images")

@@ -6,6 +6,8 @@ import torch
 
 pytest.importorskip("compressai", reason="learned extra not installed: pip install 'percept-bench[learned]'")
 
+from conftest import need_metric  # noqa: E402
+
 from bench import metrics  # noqa: E402
 from bench.adapters import load_codec  # noqa: E402
 from bench.adapters.learned import safe_load  # noqa: E402
@@ -15,6 +17,7 @@ from bench.models.train import TrainConfig, train  # noqa: E402
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
+    need_metric("lpips")  # the dpc objective trains through LPIPS-alex
     """A small mean-scale hyperprior trained for a few steps by our own training loop."""
     from PIL import Image
     from skimage import data

@@ -3,7 +3,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from conftest import KODAK, need
+from conftest import KODAK, need, need_metric
 
 from bench import metrics as M
 from bench.errors import MetricError
@@ -75,6 +75,8 @@ def test_standard_fid_is_a_separate_row_needing_inception_weights():
 
 def test_runner_stores_set_scores_and_reports_refusal(tmp_path, small_dir):
     from bench.cli import main
+
+    need_metric("kid-vgg16")
 
     out = tmp_path / "out"
     assert main(["run", "--dataset", str(small_dir), "--codec", "jpeg", "--codec", "jpeg2000", "--metric", "psnr",

@@ -9,14 +9,11 @@ keeps its rate point out of the curve, with a note naming the images.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from .. import metrics as M
-from ..errors import BDRateError
-from .bdrate import bd_rate
 
 METHOD = ("per rate point: mean over images of per-image bpp and of per-image metric values "
           "(PSNR = mean of per-image dB); BD-rate: bjontegaard {method}, log10 rate, "
@@ -32,6 +29,11 @@ class Curve:
     point_index: list = field(default_factory=list)
     dropped: int = 0  # incomplete rate points
     notes: list = field(default_factory=list)  # why points were left out, naming images
+    params: list = field(default_factory=list)  # the codec parameter (ladder entry) of each point
+    images: list = field(default_factory=list)  # image names, the rows of the per-image matrices
+    image_bpp: np.ndarray | None = None  # images x points; None: no per-image data (imported, set-level)
+    image_value: np.ndarray | None = None
+    source: str | None = None  # None for our runs; where an imported published curve came from
 
 
 def curves(encodings: list[dict], records: list[dict], metric_names: list[str], set_scores=()) -> dict:
@@ -40,9 +42,12 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str], 
     A set-level metric (FID/KID) is one value per rate point over all images' patches."""
     images = {e["image_sha256"] for e in encodings}
     names = {e["image_sha256"]: e["image"] for e in encodings}
+    order = sorted(images, key=lambda k: (names[k], k))
     bpp = defaultdict(dict)  # (codec, idx) -> {image: bpp}
+    param = {}
     for e in encodings:
         bpp[(e["codec"], e["point_index"])][e["image_sha256"]] = e["bpp"]
+        param[(e["codec"], e["point_index"])] = json.loads(e["point"]) if e.get("point") else None
     vals = defaultdict(dict)  # (codec, idx, metric) -> {image: value}
     for r in records:
         vals[(r["codec"], r["point_index"], r["metric"])][r["image_sha256"]] = r["value"]
@@ -52,7 +57,7 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str], 
     for codec in codecs:
         idxs = sorted(i for c, i in bpp if c == codec)
         for m in metric_names:
-            cv = Curve(codec, m)
+            cv, cols = Curve(codec, m), []
             for i in idxs:
                 b, v = bpp[(codec, i)], vals.get((codec, i, m), {})
                 if (codec, i, m) in sets:  # set-level: one value for all images
@@ -70,6 +75,12 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str], 
                 cv.bpp.append(float(np.mean(list(b.values()))))
                 cv.value.append(float(np.mean(list(v.values()))))
                 cv.point_index.append(i)
+                cv.params.append(param[(codec, i)])
+                cols.append(([b[k] for k in order], [v[k] for k in order]))
+            if cols and (codec, cv.point_index[0], m) not in sets:
+                cv.image_bpp = np.array([c[0] for c in cols]).T
+                cv.image_value = np.array([c[1] for c in cols]).T
+            cv.images = [names[k] for k in order]
             out[(codec, m)] = cv
     return out
 
@@ -77,22 +88,3 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str], 
 def psnr_of_mean_mse(values) -> float:
     mse = np.mean([255.0 ** 2 / 10 ** (v / 10) for v in values])
     return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
-
-
-def bd_table(cvs: dict, anchor: str, metric_names: list[str], method: str = "pchip") -> dict:
-    """{(codec, metric): BDResult or message str} for every codec against the anchor."""
-    table = {}
-    codecs = sorted({c for c, _ in cvs})
-    for m in metric_names:
-        hib = M.get(m).higher_is_better
-        a = cvs.get((anchor, m))
-        for c in codecs:
-            t = cvs[(c, m)]
-            if a is None or not a.bpp:
-                table[(c, m)] = f"anchor {anchor} has no complete points"
-                continue
-            try:
-                table[(c, m)] = bd_rate(a.bpp, a.value, t.bpp, t.value, higher_is_better=hib, method=method)
-            except BDRateError as e:
-                table[(c, m)] = str(e)
-    return table

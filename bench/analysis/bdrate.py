@@ -1,9 +1,13 @@
-"""BD-rate with the `bjontegaard` package: the one place that knows the sign convention.
+"""BD-rate and BD-metric with the `bjontegaard` package: the one place that knows the sign
+convention, and the other readings of an RD curve (quality at a rate, rate at a quality, hull).
 
 Rates are integrated in log10; the quality axis is the metric, negated for lower-is-better
-metrics so that quality always rises with rate. The result is the average rate difference
-of the test codec at equal quality, in percent (negative = the test codec needs fewer bits).
-Integration runs over the overlap of the two quality ranges, which is always reported.
+metrics so that quality always rises with rate. BD-rate is the average rate difference of the
+test codec at equal quality, in percent (negative = the test codec needs fewer bits),
+integrated over the overlap of the two quality ranges. BD-metric is the average quality
+difference (test - anchor) at equal rate in the metric's own units (BD-PSNR in dB: positive =
+better; for a lower-is-better metric such as LPIPS, negative = better), integrated over the
+overlap of the log-rate ranges. Both overlaps are always reported.
 """
 from __future__ import annotations
 
@@ -64,3 +68,76 @@ def bd_rate(anchor_rates, anchor_values, test_rates, test_values, *, higher_is_b
         raise BDRateError("BD-rate integration gave a non-finite value")
     overlap = (float(lo), float(hi)) if higher_is_better else (float(-hi), float(-lo))
     return BDResult(float(v), overlap, float((hi - lo) / union), method)
+
+
+def quality_axis(values, higher_is_better: bool) -> np.ndarray:
+    """The metric as a quality that rises with rate (negated when lower is better)."""
+    q = np.asarray(values, dtype=float)
+    return q if higher_is_better else -q
+
+
+def bd_metric(anchor_rates, anchor_values, test_rates, test_values, *, higher_is_better: bool,
+              method: str = "pchip") -> BDResult:
+    """BD-metric of test vs anchor in the metric's units (BD-PSNR for PSNR). Raises BDRateError."""
+    if method not in METHODS:
+        raise BDRateError(f"unknown BD interpolation {method!r}; valid: {', '.join(METHODS)}")
+    ra, qa = _curve(anchor_rates, anchor_values, higher_is_better, "anchor")
+    rt, qt = _curve(test_rates, test_values, higher_is_better, "test")
+    la, lt = np.log10(ra), np.log10(rt)
+    lo, hi = max(la.min(), lt.min()), min(la.max(), lt.max())
+    if hi <= lo:
+        raise BDRateError("no overlap between the curves' rate ranges, BD-metric is undefined")
+    union = max(la.max(), lt.max()) - min(la.min(), lt.min())
+    import bjontegaard
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        v = bjontegaard.bd_psnr(ra, qa, rt, qt, method=method, require_matching_points=False, min_overlap=0)
+    if not math.isfinite(v):
+        raise BDRateError("BD-metric integration gave a non-finite value")
+    return BDResult(float(v if higher_is_better else -v), (float(10 ** lo), float(10 ** hi)),
+                    float((hi - lo) / union), method)
+
+
+def hull(rates, values, higher_is_better: bool) -> list[int]:
+    """Indices of the points on the upper-left convex hull of (log10 rate, quality) — the lower
+    convex hull of rate vs distortion, as vmaf's `use_convex_hull` and the AV2 CTC use — up to
+    the best quality: points below the hull (inefficient settings) are dropped."""
+    r = np.log10(np.asarray(rates, dtype=float))
+    q = quality_axis(values, higher_is_better)
+    order = sorted(range(len(r)), key=lambda i: (r[i], -q[i]))
+    keep: list[int] = []
+    for i in order:
+        while len(keep) >= 2:
+            a, b = keep[-2], keep[-1]
+            if (r[b] - r[a]) * (q[i] - q[a]) - (q[b] - q[a]) * (r[i] - r[a]) >= 0:  # b on or below a-i
+                keep.pop()
+            else:
+                break
+        keep.append(i)
+    best = max(range(len(keep)), key=lambda k: q[keep[k]])
+    return sorted(keep[:best + 1], key=lambda i: r[i])
+
+
+def quality_at(rates, values, bpp: float) -> tuple[float, bool]:
+    """The metric at a given bpp: pchip in log10 rate (as BD); (value, extrapolated?)."""
+    from scipy.interpolate import PchipInterpolator
+
+    r = np.asarray(rates, dtype=float)
+    o = np.argsort(r)
+    r, v = np.log10(r[o]), np.asarray(values, dtype=float)[o]
+    if len(r) < 2 or np.any(np.diff(r) <= 0):
+        raise BDRateError("quality at a rate needs at least 2 points with distinct rates")
+    x = math.log10(bpp)
+    return float(PchipInterpolator(r, v)(x)), not (r[0] <= x <= r[-1])
+
+
+def rate_at(rates, values, target: float, *, higher_is_better: bool) -> tuple[float, bool]:
+    """The bpp at which the curve reaches `target`: pchip of log10 rate over quality; (bpp, extrapolated?)."""
+    from scipy.interpolate import PchipInterpolator
+
+    r, q = _curve(rates, values, higher_is_better, "curve") if len(rates) >= MIN_POINTS else (None, None)
+    if r is None:
+        raise BDRateError(f"rate at a quality needs at least {MIN_POINTS} points")
+    x = target if higher_is_better else -target
+    return float(10 ** PchipInterpolator(q, np.log10(r))(x)), not (q[0] <= x <= q[-1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import warnings
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
@@ -91,7 +92,9 @@ def score(name: str, ref, dist) -> float:
         if ref.shape != dist.shape:
             raise MetricError(f"{name}: reference {ref.shape} and distorted {dist.shape} differ in shape")
     try:
-        value = float(fn(ref, dist, **m.params) if m.kind == "fr" else fn(dist, **m.params))
+        with warnings.catch_warnings():  # backends' internal notices (torch.cov on a flat image ...)
+            warnings.simplefilter("ignore")
+            value = float(fn(ref, dist, **m.params) if m.kind == "fr" else fn(dist, **m.params))
     except BenchError:
         raise
     except Exception as e:  # noqa: BLE001 - a backend's own failure becomes a message naming the input

@@ -40,7 +40,11 @@ class Objective:
         self.name, self.lmbda, self.alpha, self.beta = name, lmbda, alpha, beta
         self.lpips = None
         if name == "dpc":
+            from .. import metrics as M
+            from .. import weights
             from ..metrics.deep import lpips_model
+
+            weights.require(M.get("lpips").weights, "lpips")  # a clear error offline, not a failed download
 
             self.lpips = lpips_model("alex", train=True)
 

@@ -18,10 +18,11 @@ def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | Non
         row = M.get(m)
         fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
         for c in codecs:
-            cv = cvs[(c, m)]
-            if cv.bpp:
-                ax.plot(cv.bpp, cv.value, marker="o", ms=3, lw=2.2 if c == anchor else 1.4,
-                        ls="--" if c == anchor else "-", label=c + (" (anchor)" if c == anchor else ""))
+            cv = cvs.get((c, m))
+            if cv is not None and cv.bpp:
+                tag = " (anchor)" if c == anchor else (" (published)" if cv.source else "")
+                ax.plot(cv.bpp, cv.value, marker="x" if cv.source else "o", ms=3, lw=2.2 if c == anchor else 1.4,
+                        ls="--" if c == anchor else (":" if cv.source else "-"), label=c + tag)
         ax.set_xlabel("bits per pixel")
         ax.set_ylabel(f"{m} ({'higher' if row.higher_is_better else 'lower'} is better)")
         ax.set_title(f"{title}: {m}", fontsize=10)

@@ -1,67 +1,251 @@
-"""Leaderboard (Markdown + CSV) and the per-rate-point table (CSV)."""
+"""Leaderboard renderers: Markdown, LaTeX (booktabs), HTML, CSV and JSON from one model
+(bench.analysis.leaderboard), each carrying the provenance; and the per-rate-point CSV."""
 from __future__ import annotations
 
 import csv
+import html
+import io
+import json
+import math
 from pathlib import Path
 
 from .. import metrics as M
 from ..analysis.aggregate import METHOD
-from ..analysis.bdrate import BDResult
+from ..analysis.leaderboard import RESAMPLED, Leaderboard
+
+FORMATS = ("md", "latex", "html", "csv", "json")
 
 
-def _cell(r) -> str:
-    if isinstance(r, BDResult):
-        return f"{r.value:+.1f} (ov {100 * r.overlap_fraction:.0f}%)"
-    return f"n/a: {r}"
+# -- cell text -----------------------------------------------------------------------------------
+def _num(v: float, kind: str) -> str:
+    if kind == "bpp_at":
+        return f"{v:.3f}"
+    if kind == "bd_rate":
+        return f"{v:+.1f}"
+    return f"{v:+.3g}" if kind == "bd_metric" else f"{v:.4g}"
 
 
-def leaderboard_md(bd: dict, cvs: dict, *, anchor: str, metric_names: list[str], title: str,
-                   method: str, failures: int = 0, notes=()) -> str:
-    codecs = sorted({c for c, _ in cvs}, key=lambda c: (c != anchor, c))
-    nr = [m for m in metric_names if M.get(m).kind == "nr"]
-    head = [f"{m}{'†' if m in nr else ''} {'↑' if M.get(m).higher_is_better else '↓'}" for m in metric_names]
-    lines = [f"# {title}", ""] + [f"**{n}**\n" for n in notes] + [
-             f"BD-rate vs **{anchor}** in % (negative = fewer bits for the same quality); "
-             "`ov` = overlap of the quality ranges as a share of their union.", "",
-             "| codec | bpp range | " + " | ".join(head) + " |",
-             "|---|---|" + "---|" * len(head)]
-    for c in codecs:
-        bpps = [b for (cc, _), cv in cvs.items() if cc == c for b in cv.bpp]
-        rng = f"{min(bpps):.3f}–{max(bpps):.3f}" if bpps else "–"
-        name = f"{c} (anchor)" if c == anchor else c
-        lines.append(f"| {name} | {rng} | " + " | ".join(_cell(bd[(c, m)]) for m in metric_names) + " |")
-    dropped = sum(cv.dropped for cv in cvs.values())
-    lines += ["", f"Method: {METHOD.format(method=method)}."]
+def _best(lb: Leaderboard) -> dict:
+    """Column key -> the codec with the best value (anchor included, imported curves included)."""
+    best = {}
+    for col in lb.columns:
+        vals = [(lb.cells[(c, col.key)].value, c) for c in lb.rows if lb.cells[(c, col.key)].value is not None]
+        if vals:
+            best[col.key] = (min if col.lower_is_better else max)(vals)[1]
+    return best
+
+
+def _parts(lb: Leaderboard, codec: str, col) -> tuple[str, str, str]:
+    """(number, interval, remark) of one cell as plain text."""
+    cell = lb.cells[(codec, col.key)]
+    if cell.value is None:
+        return "n/a", "", cell.message
+    ci = f"[{_num(cell.ci[0], col.kind)}, {_num(cell.ci[1], col.kind)}]" if cell.ci and cell.message != "anchor" else ""
+    rem = []
+    if cell.overlap_fraction is not None:
+        rem.append(f"ov {100 * cell.overlap_fraction:.0f}%")
+    rem += cell.flags
+    return _num(cell.value, col.kind), ci, ", ".join(rem)
+
+
+def _header(col) -> str:
+    arrow = "↓" if col.lower_is_better else "↑"
+    nr = "†" if M.get(col.metric).kind == "nr" else ""
+    return f"{col.label}{nr} ({col.unit}) {arrow}" if col.unit else f"{col.label}{nr} {arrow}"
+
+
+def _footer(lb: Leaderboard) -> list[str]:
+    o = lb.options
+    lines = [f"BD-rate vs {o.anchor} in % (negative = fewer bits for the same quality); BD-metric in the "
+             "metric's units at equal rate; `ov` = overlap of the integrated ranges as a share of their union.",
+             f"Method: {METHOD.format(method=o.method)}" + ("; points off the convex hull dropped (--hull)" if o.hull else "")
+             + "."]
+    if o.resamples > 0:
+        lines.append(RESAMPLED.format(n=o.resamples, seed=o.seed) + ".")
+    nr = sorted({c.metric for c in lb.columns if M.get(c.metric).kind == "nr"})
     if nr:
         lines.append(f"† {', '.join(nr)}: no-reference realism scores of the decoded image alone, not fidelity "
                      "to the original; their BD-rate compares the bits needed for equal realism scores.")
-    for cv in cvs.values():
-        lines += [f"{cv.codec} / {cv.metric}: {n}" for n in cv.notes]
-    if dropped:
-        lines.append(f"Incomplete rate points dropped from curves: {dropped} (see failures).")
-    if failures:
-        lines.append(f"Failures recorded in this run: {failures} (`failures` table of bench.sqlite).")
+    if lb.sources:
+        lines += [f"{c}: imported published curve, {src}; no per-image data, so no interval." for c, src in
+                  sorted(lb.sources.items())]
+    return lines + lb.notes
+
+
+def provenance_lines(p: dict) -> list[str]:
+    if not p:
+        return []
+    ds = p.get("dataset", {})
+    out = [f"Dataset {ds.get('id')} ({ds.get('images')} images, files sha256 digest {ds.get('files_digest', '')[:16]}…).",
+           f"percept-bench {p.get('bench_version')} (git {p.get('git_commit') or 'not a checkout'}), run "
+           f"{p.get('run_id')} {p.get('started')} → {p.get('finished') or 'not finished'}, on {p.get('host')}.",
+           f"Command: {p.get('command')}"]
+    for c, v in sorted(p.get("codecs", {}).items()):
+        out.append(f"Codec {c}: {v.get('version')}; params {json.dumps(v.get('params', {}), sort_keys=True)}.")
+    for m, v in sorted(p.get("metrics", {}).items()):
+        w = "; ".join(f"{k} sha256 {h}" for k, h in v.get("weights", {}).items()) or "no weights"
+        out.append(f"Metric {m}: {v.get('backend')} {v.get('backend_version')}, row v{v.get('row_version')}; {w}.")
+    return out
+
+
+# -- formats -------------------------------------------------------------------------------------
+def render(lb: Leaderboard, fmt: str, title: str) -> str:
+    return {"md": markdown, "latex": latex, "html": html_table, "csv": to_csv, "json": to_json}[fmt](lb, title)
+
+
+def markdown(lb: Leaderboard, title: str) -> str:
+    best = _best(lb)
+    lines = [f"# {title}", ""] + [f"**{n}**\n" for n in lb.provenance.get("warnings", [])]
+    lines += ["| codec | bpp range | " + " | ".join(_header(c) for c in lb.columns) + " |",
+              "|---|---|" + "---|" * len(lb.columns)]
+    for r in lb.rows:
+        lo_hi = lb.bpp_range.get(r)
+        cells = []
+        for col in lb.columns:
+            num, ci, rem = _parts(lb, r, col)
+            if num == "n/a":
+                cells.append(f"n/a: {rem}")
+                continue
+            num = f"**{num}**" if best.get(col.key) == r else num
+            cells.append(" ".join(x for x in (num, ci, f"({rem})" if rem else "") if x))
+        rng = f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else "–"
+        lines.append(f"| {lb.row_label(r)} | {rng} | " + " | ".join(cells) + " |")
+    lines += [""] + _footer(lb) + [""] + [f"- {x}" for x in provenance_lines(lb.provenance)]
     return "\n".join(lines) + "\n"
 
 
-def write_leaderboard(out: Path, bd: dict, cvs: dict, **kw) -> str:
-    md = leaderboard_md(bd, cvs, **kw)
-    anchor = kw["anchor"]
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+        "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "↓": r"$\downarrow$", "↑": r"$\uparrow$",
+        "†": r"$^\dagger$", "–": "--", "→": r"$\to$", "…": r"\ldots{}", "[": "[", "]": "]"}
+
+
+def tex_escape(s: str) -> str:
+    return "".join(_TEX.get(ch, ch) for ch in str(s))
+
+
+def latex(lb: Leaderboard, title: str) -> str:
+    """A booktabs table; needs only \\usepackage{booktabs}."""
+    best = _best(lb)
+    spec = "ll" + "r" * len(lb.columns)
+    out = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(title)}}}",
+           rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+           "codec & bpp & " + " & ".join(tex_escape(_header(c)) for c in lb.columns) + r" \\", r"\midrule"]
+    for r in lb.rows:
+        lo_hi = lb.bpp_range.get(r)
+        cells = []
+        for col in lb.columns:
+            num, ci, rem = _parts(lb, r, col)
+            if num == "n/a":
+                cells.append(r"\textit{n/a}")
+                continue
+            t = f"${num}$"
+            t = rf"\textbf{{{t}}}" if best.get(col.key) == r else t
+            if ci:
+                t += rf" {{\scriptsize ${ci}$}}"
+            if "extrapolated" in rem or "hull" in rem:
+                t += r"$^*$"
+            cells.append(t)
+        rng = f"{lo_hi[0]:.2f}--{lo_hi[1]:.2f}" if lo_hi else "--"
+        out.append(f"{tex_escape(lb.row_label(r))} & {rng} & " + " & ".join(cells) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
+    notes = _footer(lb) + ["$^*$ extrapolated beyond the measured rates, or points dropped by --hull."]
+    notes += ["n/a: " + "; ".join(sorted({f"{r}/{c.metric}: {lb.cells[(r, c.key)].message}" for r in lb.rows
+                                            for c in lb.columns if lb.cells[(r, c.key)].value is None}))]
+    out += [tex_escape(n.replace("`", "")) + r"\par" for n in notes if n and n != "n/a: "]
+    out += [tex_escape(p) + r"\par" for p in provenance_lines(lb.provenance)]
+    out += [r"\end{minipage}", r"\end{table}"]
+    return "\n".join(out) + "\n"
+
+
+def html_table(lb: Leaderboard, title: str) -> str:
+    best = _best(lb)
+    e = html.escape
+    prov = "".join(f"<li>{e(p)}</li>" for p in provenance_lines(lb.provenance))
+    foot = "".join(f"<p>{e(n)}</p>" for n in _footer(lb))
+    warn = "".join(f"<p><strong>{e(w)}</strong></p>" for w in lb.provenance.get("warnings", []))
+    rows = []
+    for r in lb.rows:
+        lo_hi = lb.bpp_range.get(r)
+        tds = [f"<th scope=\"row\">{e(lb.row_label(r))}</th>",
+               f"<td>{f'{lo_hi[0]:.3f}–{lo_hi[1]:.3f}' if lo_hi else '–'}</td>"]
+        for col in lb.columns:
+            num, ci, rem = _parts(lb, r, col)
+            if num == "n/a":
+                tds.append(f"<td class=\"na\" title=\"{e(rem)}\">n/a</td>")
+                continue
+            v = f"<strong>{e(num)}</strong>" if best.get(col.key) == r else e(num)
+            extra = f" <small>{e(ci)}</small>" if ci else ""
+            tds.append(f"<td title=\"{e(rem)}\">{v}{extra}</td>")
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    head = "".join(f"<th scope=\"col\">{e(_header(c))}</th>" for c in lb.columns)
+    return (f"<table class=\"leaderboard\">\n<caption><strong>{e(title)}</strong>{warn}{foot}"
+            f"<details><summary>Provenance</summary><ul>{prov}</ul></details></caption>\n"
+            f"<thead><tr><th scope=\"col\">codec</th><th scope=\"col\">bpp range</th>{head}</tr></thead>\n"
+            f"<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n")
+
+
+def rows(lb: Leaderboard) -> list[dict]:
+    """One dict per codec x metric: the CSV / JSON columns."""
+    o = lb.options
+    out = []
+    metrics = list(dict.fromkeys(c.metric for c in lb.columns))
+    for r in lb.rows:
+        for m in metrics:
+            d = {"codec": r, "metric": m, "anchor": o.anchor}
+            for col in (c for c in lb.columns if c.metric == m):
+                cell = lb.cells[(r, col.key)]
+                ci = cell.ci or (None, None)
+                if col.kind in ("bd_rate", "bd_metric"):
+                    pre = "" if col.kind == "bd_rate" else "bd_metric_"
+                    name = "bd_rate" if col.kind == "bd_rate" else "bd_metric"
+                    d.update({name: cell.value, f"{pre}ci_low": ci[0], f"{pre}ci_high": ci[1],
+                              f"{pre}overlap": cell.overlap_fraction,
+                              f"{pre}overlap_low": cell.overlap[0] if cell.overlap else None,
+                              f"{pre}overlap_high": cell.overlap[1] if cell.overlap else None})
+                    if col.kind == "bd_rate":
+                        d.update({"method": o.method, "message": cell.message if cell.value is None else "",
+                                  "flags": "; ".join(cell.flags), "source": lb.sources.get(r, "")})
+                else:
+                    name = f"{m}_at_{col.target:g}_bpp" if col.kind == "at_bpp" else f"bpp_at_{m}_{col.target:g}"
+                    d[name] = cell.value
+                    d[f"{name}_extrapolated"] = "extrapolated" in cell.flags if cell.value is not None else None
+            out.append(d)
+    return out
+
+
+def to_csv(lb: Leaderboard, title: str = "") -> str:
+    rs = rows(lb)
+    cols = list(dict.fromkeys(k for r in rs for k in r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rs:
+        w.writerow({k: ("" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def to_json(lb: Leaderboard, title: str) -> str:
+    def clean(v):
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    o = lb.options
+    doc = {"title": title, "anchor": o.anchor, "method": o.method,
+           "resampling": RESAMPLED.format(n=o.resamples, seed=o.seed) if o.resamples > 0 else None,
+           "hull": o.hull, "notes": _footer(lb), "provenance": lb.provenance,
+           "rows": [{k: clean(v) for k, v in r.items()} for r in rows(lb)]}
+    return json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n"
+
+
+def write_default(out: Path, lb: Leaderboard, title: str, cvs: dict) -> str:
+    """The run directory's files: leaderboard.md / .csv and rd_points.csv."""
+    md = markdown(lb, title)
     (out / "leaderboard.md").write_text(md)
-    with open(out / "leaderboard.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["codec", "metric", "anchor", "bd_rate_percent", "overlap_low", "overlap_high",
-                    "overlap_fraction", "method", "message"])
-        for (c, m), r in sorted(bd.items()):
-            if isinstance(r, BDResult):
-                w.writerow([c, m, anchor, f"{r.value:.4f}", f"{r.overlap[0]:.6g}", f"{r.overlap[1]:.6g}",
-                            f"{r.overlap_fraction:.4f}", r.method, ""])
-            else:
-                w.writerow([c, m, anchor, "", "", "", "", kw["method"], r])
+    (out / "leaderboard.csv").write_text(to_csv(lb))
     with open(out / "rd_points.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["codec", "metric", "point_index", "bpp_mean", "value_mean", "aggregation"])
+        w.writerow(["codec", "metric", "point_index", "point", "bpp_mean", "value_mean", "aggregation", "source"])
         for (c, m), cv in sorted(cvs.items()):
-            for i, b, v in zip(cv.point_index, cv.bpp, cv.value):
-                w.writerow([c, m, i, f"{b:.6f}", f"{v:.6f}", "mean over images"])
+            for i, b, v, p in zip(cv.point_index, cv.bpp, cv.value, cv.params or [None] * len(cv.bpp)):
+                w.writerow([c, m, i, json.dumps(p), f"{b:.6f}", f"{v:.6f}",
+                            "published curve" if cv.source else "mean over images", cv.source or ""])
     return md

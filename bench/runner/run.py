@@ -280,38 +280,119 @@ def _set_scores(store, run_id, set_metrics):
                 store.put_set_score(run_id, codec, idx, m, None, len(b), str(err))
 
 
-def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None = None,
-                  method: str | None = None, plots: bool = True, tables: bool = True) -> str:
-    """Aggregate a stored run (default: the last) into leaderboard.md/.csv, rd_points.csv, plots."""
-    from ..analysis.aggregate import bd_table, curves
-    from ..report.plots import rd_plots
-    from ..report.tables import leaderboard_md, write_leaderboard
-
+def _run_row(store: Store, run_id: int | None):
     row = store.last_run() if run_id is None else store.db.execute(
         "SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
     if row is None:
-        raise BenchError(f"{store.dir}: the store holds no run yet")
+        raise BenchError(f"{store.dir}: the store holds no run {'yet' if run_id is None else run_id}")
+    return row
+
+
+def provenance(store: Store, row, man: dict, encs: list) -> dict:
+    """What the run's numbers depend on, for table captions and manifest.json."""
+    import hashlib
+
+    files = man.get("dataset_files", {})
+    warnings_ = [f"INCOMPLETE: run {row['run_id']} (started {row['started']}) did not finish — it was "
+                 "interrupted or is still running; rerun the same command to complete it"] if row["finished"] is None else []
+    return {
+        "run_id": row["run_id"], "started": row["started"], "finished": row["finished"], "host": man.get("host"),
+        "command": man.get("command"), "bench_version": man.get("packages", {}).get("percept-bench"),
+        "git_commit": man.get("git_commit"), "warnings": warnings_,
+        "dataset": {"id": man.get("dataset"), "images": len({e["image_sha256"] for e in encs}),
+                    "files_digest": hashlib.sha256("".join(f"{k} {v}\n" for k, v in sorted(files.items()))
+                                                   .encode()).hexdigest(), "files": files},
+        "codecs": {c: {"version": v, "params": man.get("codec_cards", {}).get(c, {}).get("params", {}),
+                       "ladder": man.get("codec_cards", {}).get(c, {}).get("ladder", {}).get("points")}
+                   for c, v in man.get("codec_versions", {}).items()},
+        "metrics": man.get("metric_provenance") or {m: {"backend": v} for m, v in man.get("metric_versions", {}).items()},
+        "packages": man.get("packages", {}),
+        "failures": len(store.failures_of(row["run_id"])),
+    }
+
+
+def leaderboard(store: Store, run_id: int | None = None, **options):
+    """The leaderboard model of a stored run (default: the last) with its imported published
+    curves; options as bench.analysis.leaderboard.Options (anchor and method default to the run's)."""
+    from ..analysis.aggregate import curves
+    from ..analysis.leaderboard import Options, build
+    from .exchange import imported_curves
+
+    row = _run_row(store, run_id)
     man = json.loads(row["manifest"])
     metric_names = [m for m in man["metrics"] if m in man.get("metric_versions", {})]
-    anchor = anchor or man.get("anchor")
-    method = method or man.get("bd_method", "pchip")
+    if options.get("metrics"):
+        bad = [m for m in options["metrics"] if m not in metric_names]
+        if bad:
+            raise BenchError(f"--metric {', '.join(bad)}: not scored in run {row['run_id']} ({', '.join(metric_names)})")
     encs = store.encodings_of(row["run_id"])
     cvs = curves(encs, store.records(row["run_id"]), metric_names, store.set_scores_of(row["run_id"]))
-    if anchor not in {c for c, _ in cvs} and cvs:
-        raise BenchError(f"anchor {anchor!r} has no results in this run; valid: "
-                         f"{', '.join(sorted({c for c, _ in cvs}))}")
     if not any(cv.bpp for cv in cvs.values()):
-        n_fail = len(store.failures_of(row["run_id"]))
         raise NothingComputed(f"{store.dir}: run {row['run_id']} has no complete rate point to report "
-                              f"({len(encs)} encodings, {n_fail} failures recorded); no leaderboard written")
-    bd = bd_table(cvs, anchor, metric_names, method)
-    n_img = len({e['image_sha256'] for e in encs})
-    title = f"percept-bench: {man['dataset']} ({n_img} images), anchor {anchor}"
-    notes = [f"INCOMPLETE: run {row['run_id']} (started {row['started']}) did not finish — it was interrupted "
-             "or is still running; rerun the same command to complete it"] if row["finished"] is None else []
-    kw = dict(anchor=anchor, metric_names=metric_names, title=title, method=method,
-              failures=len(store.failures_of(row["run_id"])), notes=notes)
-    md = write_leaderboard(store.dir, bd, cvs, **kw) if tables else leaderboard_md(bd, cvs, **kw)
+                              f"({len(encs)} encodings, {len(store.failures_of(row['run_id']))} failures recorded); "
+                              "no leaderboard written")
+    cvs.update(imported_curves(store, metric_names))
+    options["anchor"] = options.get("anchor") or man.get("anchor")
+    options["method"] = options.get("method") or man.get("bd_method", "pchip")
+    if options["anchor"] not in {c for c, _ in cvs}:
+        raise BenchError(f"anchor {options['anchor']!r} has no results in this run; valid: "
+                         f"{', '.join(sorted({c for c, _ in cvs}))}")
+    prov = provenance(store, row, man, encs)
+    lb = build(cvs, Options(**options), prov)
+    dropped = sum(cv.dropped for cv in cvs.values())
+    if dropped:
+        lb.notes.append(f"Incomplete rate points dropped from curves: {dropped} (see failures).")
+    if prov["failures"]:
+        lb.notes.append(f"Failures recorded in this run: {prov['failures']} (`failures` table of bench.sqlite).")
+    title = f"percept-bench: {man['dataset']} ({prov['dataset']['images']} images), anchor {options['anchor']}"
+    return lb, title, cvs, man
+
+
+def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None = None,
+                  method: str | None = None, plots: bool = True, tables: bool = True) -> str:
+    """A stored run (default: the last) into leaderboard.md/.csv, rd_points.csv, manifest.json, plots."""
+    from ..report.plots import rd_plots
+    from ..report.tables import markdown, write_default
+
+    lb, title, cvs, man = leaderboard(store, run_id, anchor=anchor, method=method)
+    if tables:
+        md = write_default(store.dir, lb, title, cvs)
+        (store.dir / "manifest.json").write_text(json.dumps({**man, "provenance": lb.provenance}, indent=2,
+                                                            default=str) + "\n")
+    else:
+        md = markdown(lb, title)
     if plots:
-        rd_plots(store.dir, cvs, metric_names, anchor=anchor, title=man["dataset"])
+        metric_names = list(dict.fromkeys(c.metric for c in lb.columns))
+        rd_plots(store.dir, cvs, metric_names, anchor=lb.options.anchor, title=man["dataset"])
     return md
+
+
+def export(run_dir, fmt: str, out, run_id: int | None = None) -> list:
+    """`bench export`: curves as CompressAI JSON / tfc text files, or the per-image long table."""
+    from . import exchange
+
+    store = Store(run_dir, create=False)
+    out = Path(out)
+    if fmt in ("csv", "parquet"):
+        df = exchange.long_table(store, _run_row(store, run_id)["run_id"])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            df.to_csv(out, index=False, float_format="%.17g")
+        else:
+            try:
+                df.to_parquet(out, index=False)
+            except ImportError:
+                raise BenchError("parquet needs pyarrow: pip install 'percept-bench[parquet]'") from None
+        return [out]
+    lb, title, cvs, man = leaderboard(store, run_id, resamples=0)
+    ours = {k: cv for k, cv in cvs.items() if cv.source is None}
+    desc = f"percept-bench {man.get('packages', {}).get('percept-bench', '')}: {title}"
+    return (exchange.export_compressai if fmt == "compressai" else exchange.export_tfc)(ours, out, desc)
+
+
+def load(run_dir, run_id: int | None = None):
+    """The per-image records of a stored run (default: the last) as a pandas DataFrame."""
+    from .exchange import long_table
+
+    store = Store(run_dir, create=False)
+    return long_table(store, _run_row(store, run_id)["run_id"])

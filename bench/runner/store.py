@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS set_scores (
   value REAL, n_patches INTEGER, message TEXT, PRIMARY KEY (run_id, codec, point_index, metric));
 CREATE TABLE IF NOT EXISTS run_items (
   run_id INTEGER NOT NULL, encoding_key TEXT NOT NULL, PRIMARY KEY (run_id, encoding_key));
+CREATE TABLE IF NOT EXISTS imported (
+  series TEXT NOT NULL, metric TEXT NOT NULL, point_index INTEGER NOT NULL, bpp REAL, value REAL, source TEXT,
+  PRIMARY KEY (series, metric, point_index));
 CREATE VIEW IF NOT EXISTS records AS
   SELECT e.key AS encoding_key, e.image, e.image_sha256, e.codec, e.point_index, e.point, e.bpp, e.bytes, e.rate_bytes,
          e.encode_s, e.decode_s, e.codec_version, s.metric, s.metric_version, s.value, s.seconds
@@ -152,6 +155,25 @@ class Store:
             self.db.execute("DELETE FROM scores WHERE encoding_key=?", (key,))
             self.db.execute("DELETE FROM features WHERE owner=?", (key,))
             self.db.execute("DELETE FROM encodings WHERE key=?", (key,))
+
+    # -- published curves imported beside the runs (bench import) ---------------------------
+    def put_imported(self, series: str, curves: dict, source: str) -> None:
+        """Replace the imported series `series` by {metric: (bpp, values)}."""
+        with self.tx():
+            self.db.execute("DELETE FROM imported WHERE series=?", (series,))
+            for m, (bpp, vals) in curves.items():
+                for i, (b, v) in enumerate(zip(bpp, vals)):
+                    self.db.execute("INSERT INTO imported VALUES (?,?,?,?,?,?)", (series, m, i, b, v, source))
+
+    def imported(self) -> list[tuple[str, str, dict]]:
+        """[(series, source, {metric: (bpp, values)})]."""
+        out: dict = {}
+        for r in self.db.execute("SELECT * FROM imported ORDER BY series, metric, point_index"):
+            src, curves = out.setdefault(r["series"], (r["source"], {}))
+            b, v = curves.setdefault(r["metric"], ([], []))
+            b.append(r["bpp"])
+            v.append(r["value"])
+        return [(k, src, c) for k, (src, c) in out.items()]
 
     # -- per-image features for set-level metrics (owner: encoding key or 'image:<sha>') ----
     def get_features(self, owner: str, extractor: str, version: str):
