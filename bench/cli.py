@@ -32,7 +32,7 @@ def cmd_run(args):
     s = run(RunConfig(dataset=args.dataset, codecs=args.codec or [], metrics=args.metric or [],
                       anchor=args.anchor, out=args.out, data_dir=args.data_dir,
                       images=args.image or [], bd_method=args.bd_method,
-                      progress=not args.no_progress, command=" ".join(["bench"] + sys.argv[1:]),
+                      progress=not args.no_progress, command=args.command_line,
                       workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout))
     if s.leaderboard:
         print(s.leaderboard)
@@ -353,7 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    import shlex
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["bench", *argv])
     _common_env(args)
     try:
         return args.fn(args)

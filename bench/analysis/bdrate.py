@@ -110,7 +110,8 @@ def hull(rates, values, higher_is_better: bool) -> list[int]:
     for i in order:
         while len(keep) >= 2:
             a, b = keep[-2], keep[-1]
-            if (r[b] - r[a]) * (q[i] - q[a]) - (q[b] - q[a]) * (r[i] - r[a]) >= 0:  # b on or below a-i
+            cross = (r[b] - r[a]) * (q[i] - q[a]) - (q[b] - q[a]) * (r[i] - r[a])
+            if cross > 1e-9 * abs((r[i] - r[a]) * (q[i] - q[a])):  # b below a-i (collinear points stay)
                 keep.pop()
             else:
                 break

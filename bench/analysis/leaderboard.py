@@ -67,7 +67,9 @@ class Leaderboard:
 
 
 RESAMPLED = ("95 % intervals: bootstrap over images ({n} resamples, seed {seed}): images drawn with "
-             "replacement, per-point means and the BD value recomputed; imported curves are fixed")
+             "replacement, per-point means and the BD value recomputed, the same draw for both curves; "
+             "imported curves are fixed, so against one the interval is unpaired (wider: the image mix "
+             "is not cancelled)")
 
 
 def _points(cv, use_hull: bool, hib: bool):
@@ -172,4 +174,6 @@ def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
             msg = f"{len(it)} points on the hull, BD needs at least {MIN_POINTS}"
         return Cell(message=msg, flags=flags)
     ci, n_ok = _interval(a, ia, t, it, hib, "rate" if col.kind == "bd_rate" else "metric", opts)
+    if ci is not None and (a.image_value is None) != (t.image_value is None):
+        flags.append("unpaired interval")  # only one side resampled: the image mix is not cancelled
     return Cell(r.value, ci, r.overlap, r.overlap_fraction, flags=flags, resampled_ok=n_ok)
