@@ -147,7 +147,9 @@ def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboa
 
 
 def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
-    if t is None or not t.bpp:
+    if t is None:
+        return Cell(message=f"no {col.metric} curve")
+    if not t.bpp:
         return Cell(message="no complete rate points")
     it = _points(t, opts.hull, hib)
     flags = [f"hull: {len(t.bpp) - len(it)} point(s) dropped"] if opts.hull and len(it) < len(t.bpp) else []

@@ -148,10 +148,11 @@ def latex(lb: Leaderboard, title: str) -> str:
         rng = f"{lo_hi[0]:.2f}--{lo_hi[1]:.2f}" if lo_hi else "--"
         out.append(f"{tex_escape(lb.row_label(r))} & {rng} & " + " & ".join(cells) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
-    notes = _footer(lb) + ["$^*$ extrapolated beyond the measured rates, or points dropped by --hull."]
-    notes += ["n/a: " + "; ".join(sorted({f"{r}/{c.metric}: {lb.cells[(r, c.key)].message}" for r in lb.rows
-                                            for c in lb.columns if lb.cells[(r, c.key)].value is None}))]
+    notes = _footer(lb) + ["n/a: " + "; ".join(sorted({f"{r}/{c.metric}: {lb.cells[(r, c.key)].message}"
+                                                      for r in lb.rows for c in lb.columns
+                                                      if lb.cells[(r, c.key)].value is None}))]
     out += [tex_escape(n.replace("`", "")) + r"\par" for n in notes if n and n != "n/a: "]
+    out.append(r"$^*$ extrapolated beyond the measured rates, or points dropped by --hull.\par")
     out += [tex_escape(p) + r"\par" for p in provenance_lines(lb.provenance)]
     out += [r"\end{minipage}", r"\end{table}"]
     return "\n".join(out) + "\n"
