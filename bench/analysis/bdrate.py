@@ -47,56 +47,52 @@ def _curve(rates, values, higher_is_better: bool, who: str):
     return r, q
 
 
-def bd_rate(anchor_rates, anchor_values, test_rates, test_values, *, higher_is_better: bool,
-            method: str = "pchip") -> BDResult:
-    """BD-rate of test vs anchor in percent. Raises BDRateError when undefined."""
+def _bd(kind: str, anchor_rates, anchor_values, test_rates, test_values, higher_is_better: bool,
+        method: str) -> BDResult:
+    """kind 'rate': integrate log10 rate over the quality overlap; 'metric': quality over the
+    log-rate overlap. The sign convention lives here and nowhere else."""
     if method not in METHODS:
         raise BDRateError(f"unknown BD interpolation {method!r}; valid: {', '.join(METHODS)}")
     ra, qa = _curve(anchor_rates, anchor_values, higher_is_better, "anchor")
     rt, qt = _curve(test_rates, test_values, higher_is_better, "test")
-    lo, hi = max(qa.min(), qt.min()), min(qa.max(), qt.max())
+    xa, xt = (qa, qt) if kind == "rate" else (np.log10(ra), np.log10(rt))
+    lo, hi = max(xa.min(), xt.min()), min(xa.max(), xt.max())
+    what = "BD-rate" if kind == "rate" else "BD-metric"
     if hi <= lo:
-        raise BDRateError("no overlap between the curves' quality ranges, BD-rate is undefined")
-    union = max(qa.max(), qt.max()) - min(qa.min(), qt.min())
+        axis = "quality" if kind == "rate" else "rate"
+        raise BDRateError(f"no overlap between the curves' {axis} ranges, {what} is undefined")
+    union = max(xa.max(), xt.max()) - min(xa.min(), xt.min())
     import bjontegaard
 
+    fn = bjontegaard.bd_rate if kind == "rate" else bjontegaard.bd_psnr
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        v = bjontegaard.bd_rate(ra, qa, rt, qt, method=method, require_matching_points=False,
-                                min_overlap=0)
+        v = fn(ra, qa, rt, qt, method=method, require_matching_points=False, min_overlap=0)
     if not math.isfinite(v):
-        raise BDRateError("BD-rate integration gave a non-finite value")
-    overlap = (float(lo), float(hi)) if higher_is_better else (float(-hi), float(-lo))
+        raise BDRateError(f"{what} integration gave a non-finite value")
+    if kind == "rate":
+        overlap = (float(lo), float(hi)) if higher_is_better else (float(-hi), float(-lo))
+    else:
+        overlap, v = (float(10 ** lo), float(10 ** hi)), (v if higher_is_better else -v)
     return BDResult(float(v), overlap, float((hi - lo) / union), method)
+
+
+def bd_rate(anchor_rates, anchor_values, test_rates, test_values, *, higher_is_better: bool,
+            method: str = "pchip") -> BDResult:
+    """BD-rate of test vs anchor in percent. Raises BDRateError when undefined."""
+    return _bd("rate", anchor_rates, anchor_values, test_rates, test_values, higher_is_better, method)
+
+
+def bd_metric(anchor_rates, anchor_values, test_rates, test_values, *, higher_is_better: bool,
+              method: str = "pchip") -> BDResult:
+    """BD-metric of test vs anchor in the metric's units (BD-PSNR for PSNR). Raises BDRateError."""
+    return _bd("metric", anchor_rates, anchor_values, test_rates, test_values, higher_is_better, method)
 
 
 def quality_axis(values, higher_is_better: bool) -> np.ndarray:
     """The metric as a quality that rises with rate (negated when lower is better)."""
     q = np.asarray(values, dtype=float)
     return q if higher_is_better else -q
-
-
-def bd_metric(anchor_rates, anchor_values, test_rates, test_values, *, higher_is_better: bool,
-              method: str = "pchip") -> BDResult:
-    """BD-metric of test vs anchor in the metric's units (BD-PSNR for PSNR). Raises BDRateError."""
-    if method not in METHODS:
-        raise BDRateError(f"unknown BD interpolation {method!r}; valid: {', '.join(METHODS)}")
-    ra, qa = _curve(anchor_rates, anchor_values, higher_is_better, "anchor")
-    rt, qt = _curve(test_rates, test_values, higher_is_better, "test")
-    la, lt = np.log10(ra), np.log10(rt)
-    lo, hi = max(la.min(), lt.min()), min(la.max(), lt.max())
-    if hi <= lo:
-        raise BDRateError("no overlap between the curves' rate ranges, BD-metric is undefined")
-    union = max(la.max(), lt.max()) - min(la.min(), lt.min())
-    import bjontegaard
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        v = bjontegaard.bd_psnr(ra, qa, rt, qt, method=method, require_matching_points=False, min_overlap=0)
-    if not math.isfinite(v):
-        raise BDRateError("BD-metric integration gave a non-finite value")
-    return BDResult(float(v if higher_is_better else -v), (float(10 ** lo), float(10 ** hi)),
-                    float((hi - lo) / union), method)
 
 
 def hull(rates, values, higher_is_better: bool) -> list[int]:

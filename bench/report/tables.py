@@ -93,23 +93,25 @@ def render(lb: Leaderboard, fmt: str, title: str) -> str:
     return {"md": markdown, "latex": latex, "html": html_table, "csv": to_csv, "json": to_json}[fmt](lb, title)
 
 
-def markdown(lb: Leaderboard, title: str) -> str:
+def _grid(lb: Leaderboard):
+    """Per row: (label, bpp range text, [(number, interval, remark, best?) per column]); number is
+    'n/a' (and remark the reason) where the cell is undefined."""
     best = _best(lb)
+    for r in lb.rows:
+        lo_hi = lb.bpp_range.get(r)
+        rng = f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else "–"
+        yield lb.row_label(r), rng, [(*_parts(lb, r, col), best.get(col.key) == r) for col in lb.columns]
+
+
+def markdown(lb: Leaderboard, title: str) -> str:
     lines = [f"# {title}", ""] + [f"**{n}**\n" for n in lb.provenance.get("warnings", [])]
     lines += ["| codec | bpp range | " + " | ".join(_header(c) for c in lb.columns) + " |",
               "|---|---|" + "---|" * len(lb.columns)]
-    for r in lb.rows:
-        lo_hi = lb.bpp_range.get(r)
-        cells = []
-        for col in lb.columns:
-            num, ci, rem = _parts(lb, r, col)
-            if num == "n/a":
-                cells.append(f"n/a: {rem}")
-                continue
-            num = f"**{num}**" if best.get(col.key) == r else num
-            cells.append(" ".join(x for x in (num, ci, f"({rem})" if rem else "") if x))
-        rng = f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else "–"
-        lines.append(f"| {lb.row_label(r)} | {rng} | " + " | ".join(cells) + " |")
+    for label, rng, parts in _grid(lb):
+        cells = [f"n/a: {rem}" if num == "n/a" else
+                 " ".join(x for x in (f"**{num}**" if best else num, ci, f"({rem})" if rem else "") if x)
+                 for num, ci, rem, best in parts]
+        lines.append(f"| {label} | {rng} | " + " | ".join(cells) + " |")
     lines += [""] + _footer(lb) + [""] + [f"- {x}" for x in provenance_lines(lb.provenance)]
     return "\n".join(lines) + "\n"
 
@@ -125,28 +127,21 @@ def tex_escape(s: str) -> str:
 
 def latex(lb: Leaderboard, title: str) -> str:
     """A booktabs table; needs only \\usepackage{booktabs}."""
-    best = _best(lb)
     spec = "ll" + "r" * len(lb.columns)
     out = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(title)}}}",
            rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
            "codec & bpp & " + " & ".join(tex_escape(_header(c)) for c in lb.columns) + r" \\", r"\midrule"]
-    for r in lb.rows:
-        lo_hi = lb.bpp_range.get(r)
+    for label, rng, parts in _grid(lb):
         cells = []
-        for col in lb.columns:
-            num, ci, rem = _parts(lb, r, col)
+        for num, ci, rem, best in parts:
             if num == "n/a":
                 cells.append(r"\textit{n/a}")
                 continue
-            t = f"${num}$"
-            t = rf"\textbf{{{t}}}" if best.get(col.key) == r else t
-            if ci:
-                t += rf" {{\scriptsize ${ci}$}}"
-            if "extrapolated" in rem or "hull" in rem:
-                t += r"$^*$"
+            t = rf"\textbf{{${num}$}}" if best else f"${num}$"
+            t += rf" {{\scriptsize ${ci}$}}" if ci else ""
+            t += r"$^*$" if ("extrapolated" in rem or "hull" in rem) else ""
             cells.append(t)
-        rng = f"{lo_hi[0]:.2f}--{lo_hi[1]:.2f}" if lo_hi else "--"
-        out.append(f"{tex_escape(lb.row_label(r))} & {rng} & " + " & ".join(cells) + r" \\")
+        out.append(f"{tex_escape(label)} & {tex_escape(rng)} & " + " & ".join(cells) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
     notes = _footer(lb) + ["n/a: " + "; ".join(sorted({f"{r}/{c.metric}: {lb.cells[(r, c.key)].message}"
                                                       for r in lb.rows for c in lb.columns
@@ -159,30 +154,25 @@ def latex(lb: Leaderboard, title: str) -> str:
 
 
 def html_table(lb: Leaderboard, title: str) -> str:
-    best = _best(lb)
     e = html.escape
     prov = "".join(f"<li>{e(p)}</li>" for p in provenance_lines(lb.provenance))
     foot = "".join(f"<p>{e(n)}</p>" for n in _footer(lb))
     warn = "".join(f"<p><strong>{e(w)}</strong></p>" for w in lb.provenance.get("warnings", []))
-    rows = []
-    for r in lb.rows:
-        lo_hi = lb.bpp_range.get(r)
-        tds = [f"<th scope=\"row\">{e(lb.row_label(r))}</th>",
-               f"<td>{f'{lo_hi[0]:.3f}–{lo_hi[1]:.3f}' if lo_hi else '–'}</td>"]
-        for col in lb.columns:
-            num, ci, rem = _parts(lb, r, col)
+    trs = []
+    for label, rng, parts in _grid(lb):
+        tds = [f"<th scope=\"row\">{e(label)}</th>", f"<td>{e(rng)}</td>"]
+        for num, ci, rem, best in parts:
             if num == "n/a":
                 tds.append(f"<td class=\"na\" title=\"{e(rem)}\">n/a</td>")
                 continue
-            v = f"<strong>{e(num)}</strong>" if best.get(col.key) == r else e(num)
-            extra = f" <small>{e(ci)}</small>" if ci else ""
-            tds.append(f"<td title=\"{e(rem)}\">{v}{extra}</td>")
-        rows.append("<tr>" + "".join(tds) + "</tr>")
+            v = f"<strong>{e(num)}</strong>" if best else e(num)
+            tds.append(f"<td title=\"{e(rem)}\">{v}{f' <small>{e(ci)}</small>' if ci else ''}</td>")
+        trs.append("<tr>" + "".join(tds) + "</tr>")
     head = "".join(f"<th scope=\"col\">{e(_header(c))}</th>" for c in lb.columns)
     return (f"<table class=\"leaderboard\">\n<caption><strong>{e(title)}</strong>{warn}{foot}"
             f"<details><summary>Provenance</summary><ul>{prov}</ul></details></caption>\n"
             f"<thead><tr><th scope=\"col\">codec</th><th scope=\"col\">bpp range</th>{head}</tr></thead>\n"
-            f"<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n")
+            f"<tbody>\n" + "\n".join(trs) + "\n</tbody>\n</table>\n")
 
 
 def rows(lb: Leaderboard) -> list[dict]:
