@@ -19,7 +19,7 @@ ifneq ($(wildcard $(SHARED)/datasets),)
   export BENCH_DATA_DIR ?= $(SHARED)/datasets
 endif
 
-.PHONY: demo test lint gate install install-all clean
+.PHONY: demo test lint gate baseline install install-all clean
 
 $(CORE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,23 @@ lint: $(FULL)
 test: $(FULL)
 	$(BIN)/ruff check bench tests scripts
 	$(BIN)/python -m pytest -q
+
+# The regression gate: rerun the CI benchmark and compare it with the committed baseline
+# (exit 0 within tolerance, 1 regression, 2 unusable input). `make baseline` refreshes the
+# baseline deliberately: review `git diff results/ci-baseline` before committing it.
+GATE_RUN := --dataset skimage --codec jpeg --codec jpeg2000 --codec webp --metric psnr --metric ms-ssim --metric lpips
+gate: $(CORE)
+	rm -rf out/gate
+	mkdir -p out && $(BIN)/bench run $(GATE_RUN) --out out/gate --no-progress --allow-skips > out/gate.log
+	$(BIN)/bench compare results/ci-baseline out/gate --markdown out/gate/compare.md --junit out/gate/junit.xml \
+	    --json out/gate/compare.json
+
+baseline: $(CORE)
+	rm -rf out/baseline
+	$(BIN)/bench run $(GATE_RUN) --out out/baseline --no-progress
+	mkdir -p results/ci-baseline
+	$(BIN)/bench export out/baseline --format csv --out results/ci-baseline/records.csv
+	cp out/baseline/manifest.json out/baseline/leaderboard.md results/ci-baseline/
 
 clean:
 	rm -rf out bench-out .pytest_cache

@@ -16,8 +16,8 @@ for _msg in (r".*torch\.jit\.script.* is deprecated", r".*torch\.cuda\.amp\.auto
 
 
 def load(run_dir, run_id=None):
-    """bench.load(RUN): the per-image records of a stored run as a pandas DataFrame (image, codec,
-    point_index, point, bytes, bpp, metric, value, encode_s, decode_s)."""
+    """bench.load(RUN): the per-image records of a stored run as a pandas DataFrame (image, image_sha256,
+    codec, point_index, point, bytes, bpp, metric, value, encode_s, decode_s)."""
     from .runner.run import load as _load
 
     return _load(run_dir, run_id)

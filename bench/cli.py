@@ -148,6 +148,16 @@ def cmd_import(args):
     return EXIT_OK
 
 
+def cmd_compare(args):
+    from .runner.exchange import compare_paths
+
+    text, code = compare_paths(args.baseline, args.candidate, tolerance_file=args.tolerance, tol=args.tol or (),
+                               outputs={"markdown": args.markdown, "junit": args.junit, "json": args.json},
+                               resamples=args.resamples, seed=args.seed)
+    print(text, end="")
+    return code
+
+
 def cmd_export(args):
     from .runner.run import export
 
@@ -299,6 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--metric", help="the metric of a tfc text file when its folder name does not say")
     im.add_argument("--name", help="series name (default: the file name without extension)")
     im.set_defaults(fn=cmd_import)
+    cp = sub.add_parser("compare", help="the regression gate: compare a candidate run with a baseline "
+                                        "(exit 0 within tolerance, 1 regression, 2 unusable input)")
+    cp.add_argument("baseline", help="run directory, per-image CSV export, or CompressAI result JSON (file or dir)")
+    cp.add_argument("candidate")
+    cp.add_argument("--tolerance", metavar="FILE.toml", help="tolerances per metric and per codec")
+    cp.add_argument("--tol", action="append", metavar="KEY=VALUE",
+                    help="bd_rate=PCT, METRIC=POINT_TOLERANCE or METRIC.bd_rate=PCT (repeatable)")
+    cp.add_argument("--markdown", metavar="FILE", help="a summary for a pull-request comment")
+    cp.add_argument("--junit", metavar="FILE", help="JUnit XML, one testcase per codec x metric")
+    cp.add_argument("--json", metavar="FILE")
+    cp.add_argument("--resamples", type=int, default=1000)
+    cp.add_argument("--seed", type=int, default=0)
+    cp.set_defaults(fn=cmd_compare)
     ex = sub.add_parser("export", help="write a run's curves or per-image records in other formats")
     ex.add_argument("dir")
     ex.add_argument("--format", required=True, choices=["compressai", "tfc", "csv", "parquet"])

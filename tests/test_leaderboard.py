@@ -278,7 +278,7 @@ def test_export_then_import_round_trips_exactly(run, tmp_path, fmt, capsys):
 
 def test_per_image_export_and_dataframe(run, tmp_path, capsys):
     df = bench.load(run)
-    assert list(df.columns) == ["image", "codec", "point_index", "point", "bytes", "bpp", "metric", "value",
+    assert list(df.columns) == ["image", "image_sha256", "codec", "point_index", "point", "bytes", "bpp", "metric", "value",
                                 "encode_s", "decode_s"]
     assert str(df["bpp"].dtype) == "float64" and str(df["point_index"].dtype) == "int64"
     assert str(df["codec"].dtype) == "string" and len(df) == 3 * 3 * 8 * 3

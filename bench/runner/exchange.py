@@ -151,7 +151,8 @@ def export_tfc(cvs: dict, out: Path, description: str) -> list[Path]:
     return written
 
 
-LONG_COLUMNS = ["image", "codec", "point_index", "point", "bytes", "bpp", "metric", "value", "encode_s", "decode_s"]
+LONG_COLUMNS = ["image", "image_sha256", "codec", "point_index", "point", "bytes", "bpp", "metric", "value",
+                "encode_s", "decode_s"]
 
 
 def long_table(store, run_id: int):
@@ -160,11 +161,107 @@ def long_table(store, run_id: int):
 
     rows = store.records(run_id)
     params = {e["key"]: json.loads(e["point"]) for e in store.encodings_of(run_id)}
-    df = pd.DataFrame([{"image": r["image"], "codec": r["codec"], "point_index": r["point_index"],
+    df = pd.DataFrame([{"image": r["image"], "image_sha256": r["image_sha256"], "codec": r["codec"],
+                        "point_index": r["point_index"],
                         "point": json.dumps(params.get(r["encoding_key"])), "bytes": r["bytes"], "bpp": r["bpp"],
                         "metric": r["metric"], "value": r["value"], "encode_s": r["encode_s"],
                         "decode_s": r["decode_s"]} for r in rows], columns=LONG_COLUMNS)
-    df = df.astype({"image": "string", "codec": "string", "point_index": "int64", "point": "string",
+    df = df.astype({"image": "string", "image_sha256": "string", "codec": "string", "point_index": "int64", "point": "string",
                     "bytes": "int64", "bpp": "float64", "metric": "string", "value": "float64",
                     "encode_s": "float64", "decode_s": "float64"})
     return df.sort_values(["codec", "point_index", "image", "metric"], kind="stable").reset_index(drop=True)
+
+
+def _curves_from_compressai(files) -> dict:
+    from ..analysis.aggregate import Curve
+
+    out = {}
+    for f in files:
+        desc, curves = read_compressai(f)
+        name = json.loads(Path(f).read_text()).get("name", Path(f).stem)
+        for m, (bpp, vals) in curves.items():
+            out[(name, m)] = Curve(name, m, bpp, vals, list(range(len(bpp))), params=[None] * len(bpp), source=desc)
+    return out
+
+
+def load_side(path):
+    """A run directory (bench.sqlite), a per-image CSV export (`bench export --format csv`, or a
+    directory holding records.csv), or CompressAI result JSON (a file or a directory of them)."""
+    from ..analysis.aggregate import curves
+    from ..analysis.compare import CompareInputError, Side
+    from ..errors import StoreError
+
+    p = Path(path)
+    if not p.exists():
+        raise CompareInputError(f"{p}: no such file or directory")
+    try:
+        if (p / "bench.sqlite").is_file():
+            from .store import Store
+
+            st = Store(p, create=False)
+            row = st.last_run()
+            if row is None:
+                raise CompareInputError(f"{p}: the store holds no run")
+            man = json.loads(row["manifest"])
+            names = [m for m in man["metrics"] if m in man.get("metric_versions", {})]
+            encs = st.encodings_of(row["run_id"])
+            cvs = curves(encs, st.records(row["run_id"]), names, st.set_scores_of(row["run_id"]))
+            return Side(str(p), cvs, man.get("dataset"), {e["image_sha256"]: e["image"] for e in encs}, True)
+    except StoreError as e:
+        raise CompareInputError(str(e)) from None
+    csv_path = p / "records.csv" if p.is_dir() and (p / "records.csv").is_file() else p
+    if csv_path.suffix == ".csv" and csv_path.is_file():
+        return _from_long_csv(csv_path)
+    jsons = sorted(p.glob("*.json")) if p.is_dir() else ([p] if p.suffix == ".json" else [])
+    jsons = [j for j in jsons if j.name != "manifest.json"]
+    if jsons:
+        return Side(str(p), _curves_from_compressai(jsons), None, {}, False)
+    raise CompareInputError(f"{p}: not a run directory (no bench.sqlite), a per-image CSV export or "
+                            "CompressAI result JSON")
+
+
+def _from_long_csv(path: Path):
+    import pandas as pd
+
+    from ..analysis.aggregate import curves
+    from ..analysis.compare import CompareInputError, Side
+
+    try:
+        df = pd.read_csv(path, dtype={"point": str})
+        need = {"image", "image_sha256", "codec", "point_index", "point", "bpp", "metric", "value"}
+        missing = need - set(df.columns)
+        if missing:
+            raise ValueError(f"missing columns {', '.join(sorted(missing))}")
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise CompareInputError(f"{path}: not a per-image export of `bench export --format csv` ({e})") from None
+    encs = df.drop_duplicates(["image_sha256", "codec", "point_index"])
+    encs = [{"image": r.image, "image_sha256": r.image_sha256, "codec": r.codec, "point_index": int(r.point_index),
+             "point": r.point, "bpp": float(r.bpp)} for r in encs.itertuples()]
+    recs = [{"image_sha256": r.image_sha256, "codec": r.codec, "point_index": int(r.point_index), "metric": r.metric,
+             "value": float(r.value)} for r in df.itertuples()]
+    names = list(dict.fromkeys(df["metric"]))
+    for m in names:
+        M.get(m)
+    man = path.parent / "manifest.json"
+    dataset = json.loads(man.read_text()).get("dataset") if man.is_file() else None
+    return Side(str(path), curves(encs, recs, names), dataset, {e["image_sha256"]: e["image"] for e in encs}, True)
+
+
+
+
+def compare_paths(baseline, candidate, *, tolerance_file=None, tol=(), outputs=None, resamples=1000, seed=0):
+    """`bench compare`: load both sides, compare, write the requested reports; returns
+    (text summary, exit code). outputs: {"markdown" | "junit" | "json": path}."""
+    from ..analysis.compare import Tolerances, compare
+    from ..images import atomic_write
+    from ..report import gate
+
+    tolerances = Tolerances.load(tolerance_file, tol)
+    base, cand = load_side(baseline), load_side(candidate)
+    results, notes = compare(base, cand, tolerances, resamples, seed)
+    args = (results, notes, str(baseline), str(candidate))
+    for kind, path in (outputs or {}).items():
+        if path:
+            atomic_write(path, {"markdown": gate.markdown, "junit": gate.junit, "json": gate.to_json}[kind](*args)
+                         .encode())
+    return gate.text(*args), gate.verdict(results)[1]
