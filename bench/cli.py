@@ -14,6 +14,7 @@ import warnings
 from .errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_NOTHING, EXIT_OK, BenchError
 
 TABLE_FORMATS = ("md", "latex", "html", "csv", "json")  # bench.report.tables.render
+PLOT_PRESETS = ("default", "paper", "paper-wide", "slides")  # bench.report.plots.PRESETS
 TABLE_EXTENSIONS = {".md": "md", ".tex": "latex", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}
 
 
@@ -167,12 +168,32 @@ def cmd_export(args):
 
 
 def cmd_plot(args):
-    from .runner.run import write_outputs
-    from .runner.store import Store
+    from .runner.run import plot
 
-    write_outputs(Store(args.dir, create=False), args.run, anchor=args.anchor, tables=False)
-    print(f"plots written to {os.path.abspath(args.dir)}/rd_*.png and .pdf")
-    return 0
+    formats = [f for spec in (args.format or ["png,pdf"]) for f in spec.split(",") if f]
+    for p in plot(args.dir, args.run, anchor=args.anchor, metrics=args.metric, preset=args.preset, formats=formats,
+                  grid=args.grid, msssim_in_db=args.msssim_db, log_rate=args.log_rate, spread=args.spread,
+                  out=args.out):
+        print(p)
+    return EXIT_OK
+
+
+def cmd_crops(args):
+    from .runner.run import crops
+
+    files, lines = crops(args.dir, args.image, args.bpp, box=args.box, codecs=args.codec, out=args.out,
+                         data_dir=args.data_dir, run_id=args.run)
+    print("\n".join(lines))
+    print("\n".join(str(f) for f in files if f.suffix in (".png", ".pdf") and f.parent == files[-1].parent))
+    return EXIT_OK
+
+
+def cmd_report(args):
+    from .runner.run import report
+
+    p = report(args.dir, args.out, image=args.image, bpp=args.bpp, data_dir=args.data_dir, run_id=args.run)
+    print(f"{p} ({p.stat().st_size / 1e6:.2f} MB, self-contained: open it in any browser, offline)")
+    return EXIT_OK
 
 
 def cmd_train(args):
@@ -302,7 +323,36 @@ def build_parser() -> argparse.ArgumentParser:
             t.add_argument("--hull", action="store_true", help="keep only the convex hull of each curve's points")
             t.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
             t.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+        if name == "plot":
+            t.add_argument("--preset", choices=PLOT_PRESETS, default="default",
+                           help="paper: 3.5 in single column; paper-wide: 7 in; slides: 16:9, large fonts")
+            t.add_argument("--format", action="append", metavar="FMT",
+                           help="png, pdf, svg, pgf (repeatable or comma-separated; default png,pdf)")
+            t.add_argument("--metric", action="append", help="only these metrics, in this order (repeatable)")
+            t.add_argument("--grid", action="store_true", help="all metrics in one figure (rd_grid.*)")
+            t.add_argument("--msssim-db", action="store_true", help="MS-SSIM as -10 log10(1 - MS-SSIM)")
+            t.add_argument("--log-rate", action="store_true", help="log-scaled bpp axis")
+            t.add_argument("--spread", action="store_true", help="per-image inter-quartile band around each curve")
+            t.add_argument("--out", help="directory for the figures (default: the run directory)")
         t.set_defaults(fn=fn)
+    cr = sub.add_parser("crops", help="the same region of one image from every codec at a target bpp")
+    cr.add_argument("dir")
+    cr.add_argument("--image", required=True, help="image name in the run (e.g. kodim23)")
+    cr.add_argument("--bpp", type=float, required=True, help="target rate")
+    cr.add_argument("--box", metavar="X,Y,W,H", help="region in pixels (default: the most detailed square)")
+    cr.add_argument("--codec", action="append", help="only these codecs of the run (repeatable)")
+    cr.add_argument("--out", help="directory for the figure and crops (default: the run directory)")
+    cr.add_argument("--data-dir", help="root holding the dataset (default: as the run found it)")
+    cr.add_argument("--run", type=int)
+    cr.set_defaults(fn=cmd_crops)
+    rp = sub.add_parser("report", help="one self-contained HTML file: leaderboard, RD figures, crops, failures, manifest")
+    rp.add_argument("dir")
+    rp.add_argument("--out", help="HTML file (default: DIR/report.html)")
+    rp.add_argument("--image", help="crops of this image (default: none)")
+    rp.add_argument("--bpp", type=float, help="target rate of the crops (default 0.25)")
+    rp.add_argument("--data-dir")
+    rp.add_argument("--run", type=int)
+    rp.set_defaults(fn=cmd_report)
     im = sub.add_parser("import", help="add published curves (CompressAI JSON, tensorflow-compression txt) to a run")
     im.add_argument("files", nargs="+")
     im.add_argument("--run", required=True, help="the run directory (holding bench.sqlite)")

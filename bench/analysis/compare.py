@@ -46,7 +46,7 @@ class Tolerances:
         if what == "bd_rate":
             return self.bd_rate
         row = M.get(metric)
-        if metric.startswith("psnr"):
+        if row.unit == "dB":
             return DEFAULT_POINT_DB
         if row.range == (0, 1):
             return DEFAULT_POINT_UNIT

@@ -119,11 +119,10 @@ def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboa
         lib = not row.higher_is_better
         columns.append(Column(f"bd_rate:{m}", m, "bd_rate", f"{m} BD-rate", "%", True))
         if opts.bd_metric:
-            unit = "dB" if m.startswith("psnr") else m
-            columns.append(Column(f"bd_metric:{m}", m, "bd_metric", f"BD-{m}", unit, lib))
+            columns.append(Column(f"bd_metric:{m}", m, "bd_metric", f"BD-{m}", row.unit or m, lib))
         for b in opts.at_bpp:
             columns.append(Column(f"at_bpp:{m}:{b:g}", m, "at_bpp", f"{m} @ {b:g} bpp",
-                                  "dB" if m.startswith("psnr") else "", lib, b))
+                                  row.unit, lib, b))
     for m, v in opts.at_quality:
         columns.append(Column(f"bpp_at:{m}:{v:g}", m, "bpp_at", f"bpp @ {m} = {v:g}", "bpp", True, v))
     cells = {}

@@ -25,14 +25,19 @@ class Metric:
     ideal: float | None = None
     version: str = "1"
     note: str = ""
+    unit: str = ""  # axis and table unit ("dB"); empty for unitless scores
+
+    @property
+    def label(self) -> str:
+        return self.name.upper()
 
 
 INF = None
 ROWS = [
     Metric("psnr", "fr", True, (0, INF), "RGB", "[0,255]", "numpy", "bench.metrics.classic:psnr",
-           ideal=float("inf"), note="MSE over all pixels and the 3 channels, peak 255; dB"),
+           ideal=float("inf"), unit="dB", note="MSE over all pixels and the 3 channels, peak 255; dB"),
     Metric("psnr-y", "fr", True, (0, INF), "Y' (BT.601 luma, full range, unrounded)", "[0,255]", "numpy",
-           "bench.metrics.classic:psnr_y", ideal=float("inf"),
+           "bench.metrics.classic:psnr_y", ideal=float("inf"), unit="dB",
            note="PSNR of Y' = 0.299 R + 0.587 G + 0.114 B from the 8-bit RGB values, peak 255; dB"),
     Metric("ssim", "fr", True, (0, 1), "grey (MATLAB rgb2gray, 8-bit)", "[0,255]", "pytorch-msssim",
            "bench.metrics.classic:ssim", {"colour": "grey"}, ideal=1.0,

@@ -123,7 +123,8 @@ def run(cfg: RunConfig) -> RunSummary:
     store = Store(cfg.out)
     store.clean_stale_tmp()
     manifest = {
-        "dataset": ds.id, "dataset_files": ds.sha256, "codecs": codecs, "metrics": metric_names,
+        "dataset": ds.id, "dataset_source": cfg.dataset, "data_dir": cfg.data_dir,
+        "dataset_files": ds.sha256, "codecs": codecs, "metrics": metric_names,
         "anchor": anchor, "bd_method": cfg.bd_method, "skipped": skipped,
         "metric_versions": {m: M.version_key(m) for m in metric_names},
         "codec_versions": {c: "/".join(T.codec_identity(c)) for c in codecs},
@@ -396,3 +397,104 @@ def load(run_dir, run_id: int | None = None):
 
     store = Store(run_dir, create=False)
     return long_table(store, _run_row(store, run_id)["run_id"])
+
+
+def plot(run_dir, run_id: int | None = None, *, anchor=None, metrics=None, out=None, **style) -> list:
+    """`bench plot`: the run's RD figures (with its imported published curves) in the requested style."""
+    from ..report.plots import FORMATS, rd_plots
+
+    bad = [f for f in style.get("formats", ()) if f not in FORMATS]
+    if bad:
+        raise BenchError(f"--format {', '.join(bad)}: valid figure formats are {', '.join(FORMATS)}")
+    store = Store(run_dir, create=False)
+    lb, _, cvs, man = leaderboard(store, run_id, anchor=anchor, metrics=metrics, resamples=0)
+    names = list(dict.fromkeys(c.metric for c in lb.columns))
+    out = Path(out) if out else store.dir
+    out.mkdir(parents=True, exist_ok=True)
+    return rd_plots(out, cvs, names, anchor=lb.options.anchor, title=man["dataset"], **style)
+
+
+def crops(run_dir, image: str, bpp: float, *, box: str | None = None, codecs=None, out=None, data_dir=None,
+          run_id: int | None = None) -> tuple[list, list]:
+    """`bench crops`: each codec's reconstruction of one image at (or nearest to) `bpp`, cropped and
+    enlarged; returns (files written, one line per codec saying how its point was found)."""
+    from ..analysis.match import match
+    from ..datasets import resolve
+    from ..report.crops import Crop, detailed_box, figure, parse_box
+
+    store = Store(run_dir, create=False)
+    row = _run_row(store, run_id)
+    man = json.loads(row["manifest"])
+    encs = [e for e in store.encodings_of(row["run_id"]) if e["image"] == image]
+    if not encs:
+        names = sorted({e["image"] for e in store.encodings_of(row["run_id"])})
+        raise BenchError(f"no image {image!r} in run {row['run_id']} of {store.dir}; valid: {', '.join(names)}")
+    ds = resolve(man.get("dataset_source") or man["dataset"], data_dir or man.get("data_dir"), [image])
+    original = read_image(ds.files[0])
+    if original.sha256 != encs[0]["image_sha256"]:
+        raise BenchError(f"{ds.files[0]}: its pixels differ from the image this run encoded; point --data-dir at the "
+                         "original files")
+    px = original.pixels
+    run_codecs = sorted({e["codec"] for e in encs})
+    for c in codecs or []:
+        if c not in run_codecs:
+            raise UnknownName("codec of this run", c, run_codecs)
+    names = [m for m in man["metrics"] if m in man.get("metric_versions", {}) and M.get(m).kind != "set"]
+    made, lines = [], []
+    for cid in codecs or run_codecs:
+        codec = T.codec(cid)
+        if all(isinstance(p, (int, float)) for p in codec.ladder) and codec.adapter.available()[0]:
+            m = match(cid, px, bpp=bpp)
+            enc = codec.adapter.encode(px, m.point)
+            rec = codec.adapter.decode(enc.data, m.point, shape=px.shape)
+            got, how = 8 * enc.rate_bytes / (px.shape[0] * px.shape[1]), f"matched-rate search ({len(m.evaluations)} encodes)"
+            point = m.point
+        else:
+            e = min((e for e in encs if e["codec"] == cid), key=lambda e: abs(e["bpp"] - bpp))
+            rec, got, point = read_image(store.recon_path(e["recon_sha256"])).pixels, e["bpp"], json.loads(e["point"])
+            how = "nearest stored point (discrete ladder)"
+        scores = {}
+        for n in names:
+            try:
+                scores[n] = M.score(n, px, rec)
+            except BenchError:
+                scores[n] = None
+        made.append(Crop(cid, rec, got, point, how, scores))
+        lines.append(f"{cid}: {got:.4f} bpp (target {bpp:g}, off by {got - bpp:+.4f}) at point {point!r}: {how}")
+    b = parse_box(box, px.shape) if box else detailed_box(px)
+    out = Path(out) if out else store.dir
+    out.mkdir(parents=True, exist_ok=True)
+    return figure(out, image, px, made, b, bpp, names), lines
+
+
+def report(run_dir, out=None, *, image: str | None = None, bpp: float | None = None, data_dir=None,
+           run_id: int | None = None) -> Path:
+    """`bench report`: one self-contained HTML file (default RUN/report.html)."""
+    import tempfile
+
+    from ..images import atomic_write
+    from ..report.html import page
+    from ..report.plots import rd_plots
+    from ..report.tables import html_table
+
+    store = Store(run_dir, create=False)
+    lb, title, cvs, man = leaderboard(store, run_id)
+    row = _run_row(store, run_id)
+    names = list(dict.fromkeys(c.metric for c in lb.columns))
+    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+        tmp = Path(tmp)
+        figs = rd_plots(tmp, cvs, names, anchor=lb.options.anchor, preset="paper-wide", formats=("png",),
+                        grid=True, msssim_in_db=True, spread=True)
+        crop = None
+        if image is not None:
+            files, lines = crops(run_dir, image, bpp if bpp is not None else 0.25, out=tmp, data_dir=data_dir,
+                                 run_id=run_id)
+            crop = (next(f for f in files if f.suffix == ".png" and f.parent == tmp), lines)
+        text = page(title=title, table_html=html_table(lb, title),
+                    figures=[("All metrics against rate; shaded: inter-quartile range over images; MS-SSIM in dB. "
+                              "Dotted: imported published curves.", figs[0])],
+                    crops=crop, failures=store.failures_of(row["run_id"]), skipped=man.get("skipped", {}),
+                    manifest={**man, "provenance": lb.provenance}, warnings=lb.provenance.get("warnings", []))
+    out = Path(out) if out else store.dir / "report.html"
+    atomic_write(out, text.encode())
+    return out
