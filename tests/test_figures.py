@@ -1,0 +1,190 @@
+"""Paper figures, crops at matched rate and the self-contained HTML report (opened in a real
+headless Chromium)."""
+import os
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.cli import main
+from bench.report.plots import _draw, codec_style
+
+PUBLISHED = Path(__file__).parent / "data" / "published"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, astronaut):
+    base = tmp_path_factory.mktemp("fig")
+    d = base / "imgs"
+    d.mkdir()
+    for i, (y, x) in enumerate([(0, 100), (300, 250), (150, 0)]):
+        Image.fromarray(astronaut[y:y + 176, x:x + 192]).save(d / f"i{i}.png")
+    out = base / "out"
+    assert main(["run", "--dataset", str(d), "--codec", "jpeg", "--codec", "jpeg2000", "--codec", "webp",
+                 "--metric", "psnr", "--metric", "ms-ssim", "--out", str(out), "--no-progress"]) == 0
+    assert main(["import", str(PUBLISHED / "compressai" / "bpg_444_x265_ycbcr.json"), "--run", str(out)]) == 0
+    return out
+
+
+def test_every_figure_format_opens(run, tmp_path, capsys):
+    fmts = "png,pdf,svg" + (",pgf" if shutil.which("pdflatex") else "")
+    assert main(["plot", str(run), "--preset", "paper", "--format", fmts, "--out", str(tmp_path), "--metric", "psnr"]) == 0
+    with Image.open(tmp_path / "rd_psnr.png") as im:
+        assert im.size[0] > 900  # 3.5 in at 300 dpi
+    assert (tmp_path / "rd_psnr.pdf").read_bytes()[:5] == b"%PDF-"
+    svg = ET.parse(tmp_path / "rd_psnr.svg").getroot()
+    assert svg.tag.endswith("svg")
+    texts = "".join(t.text or "" for t in svg.iter() if t.tag.endswith("text"))
+    assert "PSNR [dB]" in texts and "Rate [bpp]" in texts  # labels with units, kept as text
+    if shutil.which("pdflatex"):
+        pgf = (tmp_path / "rd_psnr.pgf").read_text()
+        assert "\\begin{pgfpicture}" in pgf
+
+
+def test_grid_of_four_metrics_with_msssim_in_db(run, tmp_path, capsys):
+    assert main(["plot", str(run), "--preset", "paper-wide", "--grid", "--msssim-db", "--log-rate", "--spread",
+                 "--format", "svg", "--out", str(tmp_path)]) == 0
+    texts = "".join(t.text or "" for t in ET.parse(tmp_path / "rd_grid.svg").getroot().iter() if t.tag.endswith("text"))
+    assert "MS-SSIM [dB]" in texts and "PSNR [dB]" in texts and "bpg_444_x265_ycbcr (published)" in texts
+
+
+def _curves(run):
+    from bench.runner.run import leaderboard
+    from bench.runner.store import Store
+
+    return leaderboard(Store(run, create=False), resamples=0)[2]
+
+
+def test_lines_per_axes_and_colours_fixed_by_codec_id(run):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cvs = _curves(run)
+    fig, (a, b) = plt.subplots(1, 2)
+    assert _draw(a, cvs, "psnr", "jpeg2000", False, False, False) == 4  # 3 codecs + the published curve
+    assert len(a.lines) == 4
+    fewer = {k: v for k, v in cvs.items() if k[0] != "jpeg"}
+    _draw(b, fewer, "psnr", "jpeg2000", False, False, False)
+    ca = {ln.get_label(): ln.get_color() for ln in a.lines}
+    cb = {ln.get_label(): ln.get_color() for ln in b.lines}
+    assert len(b.lines) == 3 and all(ca[k] == cb[k] for k in cb)  # a missing codec shifts nobody
+    assert ca["jpeg2000 (anchor)"] == codec_style("jpeg2000")[0]
+    assert next(ln for ln in a.lines if "published" in ln.get_label()).get_linestyle() == ":"
+    assert next(ln for ln in a.lines if "anchor" in ln.get_label()).get_linestyle() == "--"
+    plt.close(fig)
+
+
+def test_crops_at_matched_rate(run, tmp_path, capsys):
+    assert main(["crops", str(run), "--image", "i1", "--bpp", "0.5", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for codec in ("jpeg", "jpeg2000", "webp"):
+        line = next(x for x in lines if x.startswith(codec + ":"))
+        got = float(line.split(":")[1].split(" bpp")[0])
+        off = float(re.search(r"off by ([-+][0-9.]+)", line).group(1))
+        assert abs(got - 0.5) == pytest.approx(abs(off), abs=1e-4) and abs(off) < 0.1, line
+        assert "matched-rate search" in line
+    d = tmp_path / "crops_i1_0.5bpp"
+    with Image.open(d / "jpeg.png") as im, Image.open(d / "original.png") as orig:
+        assert im.size == orig.size == (44 * 5, 44 * 5)  # box = a quarter of the short side, enlarged x5
+    assert (tmp_path / "crops_i1_0.5bpp.png").is_file() and (tmp_path / "crops_i1_0.5bpp.pdf").is_file()
+    assert main(["crops", str(run), "--image", "i1", "--bpp", "0.5", "--box", "10,20,30,40", "--codec", "webp",
+                 "--out", str(tmp_path / "b")]) == 0
+    with Image.open(tmp_path / "b" / "crops_i1_0.5bpp" / "webp.png") as im:
+        assert im.size == (30 * 6, 40 * 6)
+    assert main(["crops", str(run), "--image", "nope", "--bpp", "0.5"]) == 2
+
+
+def test_detailed_box_finds_the_texture():
+    from bench.report.crops import detailed_box
+
+    img = np.full((200, 300, 3), 128, np.uint8)
+    img[120:170, 200:250] = np.random.default_rng(0).integers(0, 255, (50, 50, 3))
+    x, y, w, h = detailed_box(img, 50)
+    assert (x, y, w, h) == (200, 120, 50, 50)
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.refs += [v for k, v in attrs if k in ("src", "href", "srcset", "poster", "data") and v]
+
+
+@pytest.fixture(scope="module")
+def report(run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("rep") / "report.html"
+    assert main(["report", str(run), "--out", str(out), "--image", "i0", "--bpp", "0.5"]) == 0
+    return out
+
+
+def test_report_is_self_contained(report):
+    text = report.read_text()
+    p = _Refs()
+    p.feed(text)
+    assert p.tags.count("table") >= 1 and "img" in p.tags and "script" not in p.tags
+    assert p.refs and all(r.startswith("data:image/") for r in p.refs), [r[:40] for r in p.refs]
+    assert not re.search(r"url\(\s*['\"]?https?:", text) and not re.search(r"(src|href)\s*=\s*['\"]?https?:", text)
+    assert "Provenance" in text and "bootstrap over images" in text and "Run manifest" in text
+    assert "Crops at matched rate" in text and "matched-rate search" in text
+    assert report.stat().st_size < 5e6
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        import subprocess
+
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+                       capture_output=True, timeout=600)
+        exe = shutil.which("chromium")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser test: install Debian's chromium (.ci/run does)")
+        pytest.skip("no chromium here and it cannot be installed (apt-get install chromium)")
+    return exe
+
+
+def test_report_in_headless_chromium(report, tmp_path):
+    """No console errors, no network request, a screenshot that is not blank."""
+    exe = _chromium()
+    if os.environ.get("CI"):
+        from playwright.sync_api import sync_playwright  # CI installs the test extra: no skipping there
+    else:
+        sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    errors, requests = [], []
+    shot = tmp_path / "report.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-default-apps"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        assert page.title().startswith("percept-bench:")
+        assert page.locator("table.leaderboard tbody tr").count() == 4  # 3 codecs + the published curve
+        broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).length")
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert not errors, errors
+    outside = [u for u in requests if not (u.startswith("file://") or u.startswith("data:"))]
+    assert not outside, outside
+    assert broken == 0
+    with Image.open(shot) as im:
+        a = np.asarray(im.convert("RGB"))
+    assert a.shape[0] > 1400 and a.std() > 20 and len(np.unique(a.reshape(-1, 3), axis=0)) > 500
+    dest = os.environ.get("BENCH_SCREENSHOT_DIR")
+    if dest:
+        shutil.copy(shot, Path(dest) / "report_screenshot.png")
