@@ -523,7 +523,9 @@ def test_a_killed_run_is_resumed_and_its_leaderboard_said_incomplete(good, tmp_p
 
 def test_ctrl_c_exits_130_and_keeps_the_work(good, tmp_path):
     out = tmp_path / "o"
-    p = cli(run_args(good[0], out, codecs=("jpeg", "jpeg2000"), metrics=("psnr", "ms-ssim")))
+    # a shell's background job starts with SIGINT ignored (and Python keeps it so): give the child the default
+    p = cli(run_args(good[0], out, codecs=("jpeg", "jpeg2000"), metrics=("psnr", "ms-ssim")),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (out / "recon").exists():
         time.sleep(0.05)
