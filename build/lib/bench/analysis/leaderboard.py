@@ -1,0 +1,180 @@
+"""The leaderboard as data: one row per codec (ours and imported published curves), columns per
+metric and quantity (BD-rate, BD-metric, quality at a bpp, bpp at a quality), each cell with its
+value, 95 % bootstrap interval, overlap and message. `bench/report/tables.py` renders it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import metrics as M
+from ..errors import BDRateError
+from . import bootstrap as B
+from .bdrate import MIN_POINTS, bd_metric, bd_rate, hull, quality_at, quality_axis, rate_at
+
+
+@dataclass
+class Options:
+    anchor: str
+    method: str = "pchip"
+    metrics: list | None = None  # subset, in this order
+    bd_metric: bool = False
+    at_bpp: tuple = ()
+    at_quality: tuple = ()  # (metric, value)
+    hull: bool = False
+    resamples: int = B.DEFAULT_RESAMPLES
+    seed: int = B.DEFAULT_SEED
+    sort: str | None = None  # a metric: rows by its BD-rate, best first
+
+
+@dataclass
+class Column:
+    key: str
+    metric: str
+    kind: str  # bd_rate | bd_metric | at_bpp | bpp_at
+    label: str
+    unit: str
+    lower_is_better: bool
+    target: float | None = None
+
+
+@dataclass
+class Cell:
+    value: float | None = None
+    ci: tuple | None = None
+    overlap: tuple | None = None
+    overlap_fraction: float | None = None
+    message: str = ""
+    flags: list = field(default_factory=list)  # "extrapolated", "hull: k dropped", ...
+    resampled_ok: int | None = None
+
+
+@dataclass
+class Leaderboard:
+    options: Options
+    rows: list
+    columns: list
+    cells: dict
+    sources: dict  # codec -> source of an imported curve
+    bpp_range: dict
+    notes: list = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)
+
+    def row_label(self, codec: str) -> str:
+        tags = (["anchor"] if codec == self.options.anchor else []) + (["published"] if codec in self.sources else [])
+        return codec + (f" ({', '.join(tags)})" if tags else "")
+
+
+RESAMPLED = ("95 % intervals: bootstrap over images ({n} resamples, seed {seed}): images drawn with "
+             "replacement, per-point means and the BD value recomputed, the same draw for both curves; "
+             "imported curves are fixed, so against one the interval is unpaired (wider: the image mix "
+             "is not cancelled)")
+
+
+def _points(cv, use_hull: bool, hib: bool):
+    idx = list(range(len(cv.bpp)))
+    if use_hull and len(idx) >= 2:
+        idx = hull(cv.bpp, cv.value, hib)
+    return idx
+
+
+def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
+    """95 % bootstrap interval of BD-rate (kind 'rate') or BD-metric ('metric'); None when neither
+    curve has per-image data."""
+    if opts.resamples <= 0 or (a.image_value is None and t.image_value is None):
+        return None, None
+    n_img = len((t if t.image_value is not None else a).images)
+    w = B.draws(n_img, opts.resamples, opts.seed)
+
+    def means(cv, idx):
+        if cv.image_value is None:
+            return (np.broadcast_to(np.asarray(cv.bpp)[idx], (len(w), len(idx))),
+                    np.broadcast_to(np.asarray(cv.value)[idx], (len(w), len(idx))))
+        return w @ cv.image_bpp[:, idx], w @ cv.image_value[:, idx]
+
+    (ra, va), (rt, vt) = means(a, ia), means(t, it)
+    qa, qt = quality_axis(va, hib), quality_axis(vt, hib)
+    if kind == "rate":
+        avg, _ = B.bd_batch(qa, np.log10(ra), qt, np.log10(rt), opts.method)
+        vals = (10 ** avg - 1) * 100
+    else:
+        avg, _ = B.bd_batch(np.log10(ra), qa, np.log10(rt), qt, opts.method)
+        vals = avg if hib else -avg
+    ok = np.isfinite(vals)
+    if ok.sum() < 0.5 * len(vals):
+        return None, int(ok.sum())
+    lo, hi = np.percentile(vals[ok], [2.5, 97.5])
+    return (float(lo), float(hi)), int(ok.sum())
+
+
+def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboard:
+    """From {(codec, metric): Curve} (ours and imported) to the leaderboard model."""
+    metrics = opts.metrics or sorted({m for _, m in cvs}, key=lambda m: [k for _, k in cvs].index(m))
+    codecs = sorted({c for c, _ in cvs}, key=lambda c: (c != opts.anchor, c))
+    sources = {c: cv.source for (c, _), cv in cvs.items() if cv.source}
+    columns = []
+    for m in metrics:
+        row = M.get(m)
+        lib = not row.higher_is_better
+        columns.append(Column(f"bd_rate:{m}", m, "bd_rate", f"{m} BD-rate", "%", True))
+        if opts.bd_metric:
+            columns.append(Column(f"bd_metric:{m}", m, "bd_metric", f"BD-{m}", row.unit or m, lib))
+        for b in opts.at_bpp:
+            columns.append(Column(f"at_bpp:{m}:{b:g}", m, "at_bpp", f"{m} @ {b:g} bpp",
+                                  row.unit, lib, b))
+    for m, v in opts.at_quality:
+        columns.append(Column(f"bpp_at:{m}:{v:g}", m, "bpp_at", f"bpp @ {m} = {v:g}", "bpp", True, v))
+    cells = {}
+    for col in columns:
+        hib = M.get(col.metric).higher_is_better
+        a = cvs.get((opts.anchor, col.metric))
+        for c in codecs:
+            t = cvs.get((c, col.metric))
+            cells[(c, col.key)] = _cell(col, a, t, hib, opts, is_anchor=c == opts.anchor)
+    bpp_range = {c: (min(b for (cc, _), cv in cvs.items() if cc == c for b in cv.bpp),
+                     max(b for (cc, _), cv in cvs.items() if cc == c for b in cv.bpp))
+                 for c in codecs if any(cv.bpp for (cc, _), cv in cvs.items() if cc == c)}
+    if opts.sort:
+        key = f"bd_rate:{opts.sort}"
+        if key not in {c.key for c in columns}:
+            raise BDRateError(f"--sort {opts.sort}: not a metric of this table ({', '.join(metrics)})")
+        codecs.sort(key=lambda c: (cells[(c, key)].value is None,
+                                   cells[(c, key)].value if cells[(c, key)].value is not None else 0))
+    notes = [f"{cv.codec} / {cv.metric}: {n}" for cv in cvs.values() for n in cv.notes]
+    return Leaderboard(opts, codecs, columns, cells, sources, bpp_range, notes, provenance or {})
+
+
+def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
+    if t is None:
+        return Cell(message=f"no {col.metric} curve")
+    if not t.bpp:
+        return Cell(message="no complete rate points")
+    it = _points(t, opts.hull, hib)
+    flags = [f"hull: {len(t.bpp) - len(it)} point(s) dropped"] if opts.hull and len(it) < len(t.bpp) else []
+    try:
+        if col.kind == "at_bpp":
+            v, ext = quality_at([t.bpp[i] for i in it], [t.value[i] for i in it], col.target)
+            return Cell(v, flags=flags + (["extrapolated"] if ext else []))
+        if col.kind == "bpp_at":
+            v, ext = rate_at([t.bpp[i] for i in it], [t.value[i] for i in it], col.target, higher_is_better=hib)
+            return Cell(v, flags=flags + (["extrapolated"] if ext else []))
+        if a is None or not a.bpp:
+            return Cell(message=f"anchor {opts.anchor} has no complete points")
+        if is_anchor:
+            return Cell(0.0, (0.0, 0.0), flags=flags, message="anchor")
+        ia = _points(a, opts.hull, hib)
+        fn = bd_rate if col.kind == "bd_rate" else bd_metric
+        r = fn([a.bpp[i] for i in ia], [a.value[i] for i in ia], [t.bpp[i] for i in it], [t.value[i] for i in it],
+               higher_is_better=hib, method=opts.method)
+    except BDRateError as e:
+        msg = str(e)
+        if opts.hull is False and "not strictly monotone" in msg:
+            msg += " (--hull keeps the convex hull of the points)"
+        if len(it) < MIN_POINTS and opts.hull:
+            msg = f"{len(it)} points on the hull, BD needs at least {MIN_POINTS}"
+        return Cell(message=msg, flags=flags)
+    ci, n_ok = _interval(a, ia, t, it, hib, "rate" if col.kind == "bd_rate" else "metric", opts)
+    if ci is not None and (a.image_value is None) != (t.image_value is None):
+        flags.append("unpaired interval")  # only one side resampled: the image mix is not cancelled
+    return Cell(r.value, ci, r.overlap, r.overlap_fraction, flags=flags, resampled_ok=n_ok)

@@ -1,0 +1,75 @@
+"""Matched-rate search: bisect a codec's rate parameter to the point nearest a target bpp or a
+target metric value (for equal-rate visual comparisons).
+
+The search range is the card's `[ladder] range = [lo, hi]` (else the ladder's extremes), integer
+when `integer = true` or when the ladder holds only integers; the direction (does rate rise or
+fall with the parameter?) is measured at the two ends, not assumed. Codecs with discrete points
+(learned checkpoints) return the nearest ladder point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import metrics as M
+from ..adapters import load_codec
+from ..errors import BenchError
+
+
+@dataclass
+class Match:
+    codec: str
+    point: object
+    bpp: float
+    value: float | None  # the metric's value when matching on a metric
+    evaluations: list = field(default_factory=list)  # (point, bpp, value)
+
+
+def _evaluate(codec, img, point, metric):
+    e = codec.adapter.encode(img, point)
+    bpp = 8 * e.rate_bytes / (img.shape[0] * img.shape[1])
+    val = None
+    if metric:
+        rec = codec.adapter.decode(e.data, point, shape=img.shape)
+        val = M.score(metric, img, rec)
+    return bpp, val
+
+
+def match(codec_id: str, img: np.ndarray, *, bpp: float | None = None, metric: str | None = None,
+          value: float | None = None, max_evals: int = 40) -> Match:
+    if (bpp is None) == (value is None):
+        raise BenchError("give exactly one target: a bpp, or a metric value (with its metric)")
+    if value is not None and not metric:
+        raise BenchError("a target value needs --metric")
+    codec = load_codec(codec_id)
+    lad = codec.card.get("ladder", {})
+    pts = codec.ladder
+    key = (lambda b, v: b) if bpp is not None else (lambda b, v: v)
+    target = bpp if bpp is not None else value
+    evals = []
+
+    def f(p):
+        b, v = _evaluate(codec, img, p, metric)
+        evals.append((p, b, v))
+        return key(b, v)
+
+    if not all(isinstance(p, (int, float)) for p in pts):  # discrete checkpoints
+        best = min(pts, key=lambda p: abs(f(p) - target))
+        b, v = next((b, v) for p, b, v in evals if p == best)
+        return Match(codec_id, best, b, v, evals)
+    lo, hi = lad.get("range", [min(pts), max(pts)])
+    integer = lad.get("integer", all(isinstance(p, int) for p in pts))
+    step = 1 if integer else lad.get("step", (hi - lo) / 200)
+    f_lo, f_hi = f(lo), f(hi)
+    rising = f_hi > f_lo
+    a, b_ = lo, hi
+    while (b_ - a) > step and len(evals) < max_evals:
+        mid = (a + b_) // 2 if integer else (a + b_) / 2
+        fm = f(mid)
+        if (fm < target) == rising:
+            a = mid
+        else:
+            b_ = mid
+    best = min(evals, key=lambda t: abs(key(t[1], t[2]) - target))
+    return Match(codec_id, best[0], best[1], best[2], evals)

@@ -1,0 +1,123 @@
+"""Metric registry: look rows up, check availability, compute (functional core).
+
+`score(name, ref, dist)` is the one entry point used by `bench run`, `bench score` and the
+tests, so every path computes the same numbers. Backends are imported on first use; models
+are cached by the backend modules (one instance per process).
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import warnings
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+
+import numpy as np
+
+from ..errors import BenchError, MetricError, MetricUnavailable, UnknownName
+from .table import ROWS, Metric
+
+METRICS: dict[str, Metric] = {m.name: m for m in ROWS}
+
+
+def get(name: str) -> Metric:
+    if name not in METRICS:
+        raise UnknownName("metric", name, METRICS)
+    return METRICS[name]
+
+
+def names(kind: str | None = None) -> list[str]:
+    return [m.name for m in ROWS if kind is None or m.kind == kind]
+
+
+@functools.lru_cache(maxsize=None)
+def backend_version(backend: str) -> str:
+    if backend == "numpy":
+        import numpy
+
+        return numpy.__version__
+    try:
+        return dist_version(backend)
+    except PackageNotFoundError:
+        raise MetricUnavailable(f"backend {backend!r} is not installed; "
+                                f"pip install 'percept-bench[{backend}]' or pip install {backend}") from None
+
+
+def availability(m: Metric | str) -> tuple[bool, str]:
+    """(True, '') or (False, the reason and the fix)."""
+    m = get(m) if isinstance(m, str) else m
+    try:
+        backend_version(m.backend)
+        if m.weights:
+            from .. import weights
+
+            weights.require(m.weights, m.name)
+    except MetricUnavailable as e:
+        return False, str(e)
+    return True, ""
+
+
+def version_key(m: Metric | str) -> str:
+    """What a cached score depends on: row version, backend version, weight file digests."""
+    m = get(m) if isinstance(m, str) else m
+    key = f"{m.version}|{m.backend} {backend_version(m.backend)}"
+    if m.weights:
+        from .. import weights
+
+        key += "|" + ",".join(weights.sha256_of(w)[:16] for w in m.weights)
+    return key
+
+
+@functools.lru_cache(maxsize=None)
+def _fn(path: str):
+    mod, _, name = path.partition(":")
+    return getattr(importlib.import_module(mod), name)
+
+
+def _flat(img) -> str:
+    return " (the image is flat: one colour has no statistics to measure)" if np.ptp(img) == 0 else ""
+
+
+def score(name: str, ref, dist) -> float:
+    """Score one image (full-reference: ref vs dist; no-reference: dist alone, ref ignored)."""
+    m = get(name)
+    if m.kind == "set":
+        raise MetricError(f"{name} is a set-level metric; use bench.metrics.sets")
+    ok, why = availability(m)
+    if not ok:
+        raise MetricUnavailable(f"{name} unavailable: {why}")
+    fn = _fn(m.fn)
+    if m.kind == "fr":
+        if ref.shape != dist.shape:
+            raise MetricError(f"{name}: reference {ref.shape} and distorted {dist.shape} differ in shape")
+    try:
+        with warnings.catch_warnings():  # backends' internal notices (torch.cov on a flat image ...)
+            warnings.simplefilter("ignore")
+            value = float(fn(ref, dist, **m.params) if m.kind == "fr" else fn(dist, **m.params))
+    except BenchError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a backend's own failure becomes a message naming the input
+        raise MetricError(f"{name} cannot score an image of shape {dist.shape}{_flat(dist)}: "
+                          f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+    if m.kind == "fr" and m.ideal is not None and np.array_equal(ref, dist):
+        return float(m.ideal)  # an exact reconstruction scores the ideal by definition (VIF: 1, not 0/0)
+    if math.isnan(value):
+        raise MetricError(f"{name} returned NaN for an input of shape {dist.shape}{_flat(dist)}")
+    return value
+
+
+def provenance(names) -> dict:
+    """{metric: {backend, backend_version, row_version, weights: {file: full sha256}}}."""
+    from .. import weights
+
+    out = {}
+    for n in names:
+        m = get(n)
+        try:
+            bver = backend_version(m.backend)
+        except MetricUnavailable:
+            bver = "not installed"
+        out[n] = {"backend": m.backend, "backend_version": bver, "row_version": m.version,
+                  "weights": {w: weights.sha256_of(w) for w in m.weights}}
+    return out

@@ -1,0 +1,71 @@
+"""Network-based full-reference metrics: LPIPS (lpips package) and DISTS (piq).
+
+Each network is built once per process (lru_cache) from the weights that bench.weights
+resolves, and evaluated under torch.inference_mode, one image at a time (on this CPU batching
+full images is slower per image).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+
+def to_tensor(a: np.ndarray, lo: float = 0.0, hi: float = 1.0):
+    """uint8 H x W x 3 -> float32 1 x 3 x H x W in [lo, hi]."""
+    import torch
+
+    t = torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].float() / 255.0
+    return t * (hi - lo) + lo
+
+
+@functools.lru_cache(maxsize=None)
+def lpips_model(net: str = "alex", train: bool = False):
+    """lpips.LPIPS with torchvision backbone weights from the resolved hub dir."""
+    import warnings
+
+    from .. import weights
+
+    weights.configure()
+    import lpips
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = lpips.LPIPS(net=net, verbose=False)
+    m.eval()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+def lpips(ref: np.ndarray, dist: np.ndarray, net: str = "alex") -> float:
+    import torch
+
+    m = lpips_model(net)
+    with torch.inference_mode():
+        return float(m(to_tensor(dist, -1, 1), to_tensor(ref, -1, 1)).item())
+
+
+@functools.lru_cache(maxsize=None)
+def _dists_model():
+    from .. import weights
+
+    weights.configure()
+    import piq
+
+    return piq.DISTS(reduction="none").eval()
+
+
+def dists(ref: np.ndarray, dist: np.ndarray, resize: bool = False) -> float:
+    """DISTS at full resolution (the official values' convention), or with piq's resize of the
+    shorter side to 256 px (resize=True: ~4x faster, different numbers, its own row)."""
+    import piq
+    import torch
+
+    m = _dists_model()
+    x, y = to_tensor(dist, 0, 1), to_tensor(ref, 0, 1)
+    with torch.inference_mode():
+        if resize:
+            return float(m(x, y).item())
+        # piq.DISTS.forward = resize + (1 - ContentLoss.forward); skip only the resize
+        return float(1 - piq.perceptual.ContentLoss.forward(m, x, y).item())

@@ -1,0 +1,18 @@
+"""Weight-free metrics computed by piq (Apache-2.0), float32 inputs in [0, 1].
+
+piq converts RGB to its own luminance / YIQ internally where the metric's definition says so
+(FSIM, GMSD, VSI, HaarPSI work on luminance plus chroma as in their papers).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .deep import to_tensor
+
+
+def score(ref: np.ndarray, dist: np.ndarray, fn: str, **kw) -> float:
+    import piq
+    import torch
+
+    with torch.inference_mode():
+        return float(getattr(piq, fn)(to_tensor(dist), to_tensor(ref), data_range=1.0, **kw))

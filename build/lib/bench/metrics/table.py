@@ -1,0 +1,112 @@
+"""The metric table: every metric is a row of data (variants are rows, not subclasses).
+
+Columns: name, kind (fr = full-reference, nr = no-reference, set = distribution over a set),
+direction, range, colour convention, input range, backend distribution, the function that
+computes it ('module:function', imported lazily), its keyword parameters, weight files
+(relative to the torch hub dir), the row version (bump it when numbers change) and a note.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: str  # "fr" | "nr" | "set"
+    higher_is_better: bool
+    range: tuple  # (low, high); None = unbounded
+    colour: str
+    input_range: str
+    backend: str  # the distribution whose code computes it
+    fn: str
+    params: dict = field(default_factory=dict)
+    weights: tuple = ()
+    ideal: float | None = None
+    version: str = "1"
+    note: str = ""
+    unit: str = ""  # axis and table unit ("dB"); empty for unitless scores
+
+    @property
+    def label(self) -> str:
+        return self.name.upper()
+
+
+INF = None
+ROWS = [
+    Metric("psnr", "fr", True, (0, INF), "RGB", "[0,255]", "numpy", "bench.metrics.classic:psnr",
+           ideal=float("inf"), unit="dB", note="MSE over all pixels and the 3 channels, peak 255; dB"),
+    Metric("psnr-y", "fr", True, (0, INF), "Y' (BT.601 luma, full range, unrounded)", "[0,255]", "numpy",
+           "bench.metrics.classic:psnr_y", ideal=float("inf"), unit="dB",
+           note="PSNR of Y' = 0.299 R + 0.587 G + 0.114 B from the 8-bit RGB values, peak 255; dB"),
+    Metric("ssim", "fr", True, (0, 1), "grey (MATLAB rgb2gray, 8-bit)", "[0,255]", "pytorch-msssim",
+           "bench.metrics.classic:ssim", {"colour": "grey"}, ideal=1.0,
+           note="Wang et al. 11x11 Gaussian, valid filtering, no downsampling; matches the official MATLAB values"),
+    Metric("ssim-rgb", "fr", True, (0, 1), "RGB (mean of channels)", "[0,255]", "pytorch-msssim",
+           "bench.metrics.classic:ssim", {"colour": "rgb"}, ideal=1.0),
+    Metric("ms-ssim", "fr", True, (0, 1), "RGB (mean of per-channel MS-SSIM)", "[0,255]", "pytorch-msssim",
+           "bench.metrics.classic:ms_ssim", {"colour": "rgb"}, ideal=1.0,
+           note="the learned-compression convention (CompressAI); needs sides >= 161 px"),
+    Metric("ms-ssim-grey", "fr", True, (0, 1), "grey (MATLAB rgb2gray, 8-bit)", "[0,255]", "pytorch-msssim",
+           "bench.metrics.classic:ms_ssim", {"colour": "grey"}, ideal=1.0,
+           note="the IQA convention of the official MATLAB code; needs sides >= 161 px"),
+]
+
+ALEX = "checkpoints/alexnet-owt-7be5be79.pth"
+VGG = "checkpoints/vgg16-397923af.pth"
+PIQ = "bench.metrics.piq_backend:score"
+PYIQA_FR, PYIQA_NR = "bench.metrics.pyiqa_backend:fr", "bench.metrics.pyiqa_backend:nr"
+ROWS += [
+    # perceptual full-reference
+    Metric("lpips", "fr", False, (0, 1), "RGB", "[-1,1]", "lpips", "bench.metrics.deep:lpips", {"net": "alex"},
+           weights=(ALEX,), ideal=0.0, note="LPIPS v0.1, AlexNet features + learned linear layers"),
+    Metric("lpips-vgg", "fr", False, (0, 1), "RGB", "[-1,1]", "lpips", "bench.metrics.deep:lpips", {"net": "vgg"},
+           weights=(VGG,), ideal=0.0, note="LPIPS v0.1, VGG16; ~20x slower than alex on a CPU"),
+    Metric("dists", "fr", False, (0, 1), "RGB", "[0,1]", "piq", "bench.metrics.deep:dists",
+           weights=(VGG, "checkpoints/dists_weights.pt"), ideal=0.0,
+           note="DISTS (Ding et al. 2020) at full resolution, piq's network; matches the official values"),
+    Metric("dists-256", "fr", False, (0, 1), "RGB", "[0,1]", "piq", "bench.metrics.deep:dists", {"resize": True},
+           weights=(VGG, "checkpoints/dists_weights.pt"), ideal=0.0,
+           note="piq's default: shorter side bilinearly resized to 256 px first (faster, different numbers)"),
+    Metric("fsim", "fr", True, (0, 1), "YIQ (FSIMc)", "[0,1]", "piq", PIQ, {"fn": "fsim"}, ideal=1.0),
+    Metric("gmsd", "fr", False, (0, INF), "Y (luminance)", "[0,1]", "piq", PIQ, {"fn": "gmsd"}, ideal=0.0),
+    Metric("vsi", "fr", True, (0, 1), "LMN", "[0,1]", "piq", PIQ, {"fn": "vsi"}, ideal=1.0),
+    Metric("haarpsi", "fr", True, (0, 1), "YIQ", "[0,1]", "piq", PIQ, {"fn": "haarpsi"}, ideal=1.0,
+           note="no official calibration values in the TID2013 set"),
+    Metric("vif", "fr", True, (0, INF), "Y", "[0,1]", "pyiqa", PYIQA_FR, {"name": "vif"}, ideal=1.0,
+           note="pixel-domain VIF matching the official values; piq's vif_p does not (0.07 vs 0.017 on I03)"),
+    Metric("nlpd", "fr", False, (0, INF), "Y", "[0,1]", "pyiqa", PYIQA_FR, {"name": "nlpd"}, ideal=0.0),
+    # no-reference realism (scored on the decoded image alone)
+    Metric("niqe", "nr", False, (0, INF), "Y (MATLAB rgb2gray)", "[0,1]", "pyiqa", PYIQA_NR, {"name": "niqe"},
+           weights=("pyiqa/niqe_modelparameters.mat",), note="LIVE NIQE model parameters"),
+    Metric("brisque", "nr", False, (None, None), "grey", "[0,1]", "pyiqa", PYIQA_NR, {"name": "brisque"},
+           weights=("pyiqa/brisque_svm_weights.pth",), note="LIVE BRISQUE SVR (774 SVs); piq's differs by 10% on I19"),
+    Metric("ilniqe", "nr", False, (0, INF), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "ilniqe"},
+           weights=("pyiqa/ILNIQE_templateModel.mat",), note="~25 s per 512x384 image on one CPU core"),
+    Metric("pi", "nr", False, (None, None), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "pi"},
+           weights=("pyiqa/NRQM_model.mat", "pyiqa/niqe_modelparameters.mat"),
+           note="Perceptual Index = (10 - NRQM + NIQE) / 2; needs the NRQM model"),
+    Metric("musiq", "nr", True, (0, 100), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "musiq"},
+           weights=("pyiqa/musiq_koniq_ckpt-e95806b9.pth",)),
+    Metric("clipiqa", "nr", True, (0, 1), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "clipiqa"},
+           weights=("clip/RN50.pt",), note="OpenAI CLIP RN50, read by pyiqa's CLIP loader from <hub>/clip"),
+    Metric("topiq-nr", "nr", True, (0, 1), "RGB", "[0,1]", "pyiqa", PYIQA_NR, {"name": "topiq_nr", "backbone_pretrain": False},
+           weights=("pyiqa/cfanet_nr_koniq_res50-9a73138b.pth",),
+           note="the CFANet checkpoint holds the whole net: timm's ImageNet ResNet-50 (a Hugging Face download) is not fetched"),
+]
+
+# distribution realism over HiFiC patches (bench.metrics.sets); `fn` names the feature extractor
+ROWS += [
+    Metric("fid", "set", False, (0, INF), "RGB", "[0,1]", "piq", "inception",
+           weights=("checkpoints/pt_inception-2015-12-05-6726825d.pth",), ideal=0.0,
+           note="standard FID: Inception-v3 pool3 (pytorch-fid weights) on 256-px HiFiC patches"),
+    Metric("kid", "set", False, (None, INF), "RGB", "[0,1]", "piq", "inception",
+           weights=("checkpoints/pt_inception-2015-12-05-6726825d.pth",), ideal=0.0,
+           note="standard KID (cubic polynomial kernel, unbiased) on Inception-v3 pool3 features"),
+    Metric("fid-vgg16", "set", False, (0, INF), "RGB", "[0,1]", "torchvision", "vgg16",
+           weights=("checkpoints/vgg16-397923af.pth",), ideal=0.0,
+           note="Frechet distance on VGG16 conv5_3 GAP features: NOT comparable to published FID"),
+    Metric("kid-vgg16", "set", False, (None, INF), "RGB", "[0,1]", "torchvision", "vgg16",
+           weights=("checkpoints/vgg16-397923af.pth",), ideal=0.0,
+           note="kernel distance on VGG16 conv5_3 GAP features: NOT comparable to published KID"),
+]

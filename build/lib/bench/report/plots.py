@@ -1,0 +1,134 @@
+"""RD figures for papers and slides: presets sized for print, labels with units, a colour and marker
+fixed by each codec's id in every figure of every run, the anchor and published curves styled apart,
+MS-SSIM in dB and a log-rate axis on request, a per-image inter-quartile band, several metrics in
+one grid figure; PNG, PDF, SVG or PGF."""
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .. import metrics as M
+
+# sizes in inches and points: single column (IEEE / ACM ~3.5 in), double column (~7 in), 16:9 slides
+PRESETS = {"default": (5.5, 4.0, 9), "paper": (3.5, 2.6, 8), "paper-wide": (7.0, 2.8, 8), "slides": (8.0, 4.5, 14)}
+FORMATS = ("png", "pdf", "svg", "pgf")
+# Okabe-Ito + tab10: distinguishable in print and for colour-blind readers
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
+           "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#9467bd", "#d62728", "#2ca02c", "#1f77b4"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
+
+
+# the codecs we ship get distinct colours once and for all; any other id is hashed into the palette
+FIXED = {"jpeg2000": 0, "hevc-intra-444": 1, "jpeg": 6, "webp": 12, "avif": 2, "jpegxl": 4, "mozjpeg": 9,
+         "hevc-intra-420": 3, "dpc": 13, "mse-hyperprior": 5, "msssim-hyperprior": 14, "bpg-444": 8, "bpg-420": 10}
+
+
+def codec_style(codec: str) -> tuple[str, str]:
+    """(colour, marker) from the codec id alone: the same in every figure, whatever else is shown."""
+    h = int(hashlib.sha1(codec.encode()).hexdigest(), 16)
+    colour = PALETTE[FIXED[codec]] if codec in FIXED else PALETTE[h % len(PALETTE)]
+    return colour, MARKERS[(FIXED.get(codec, h // len(PALETTE))) % len(MARKERS)]
+
+
+def msssim_db(v):
+    v = np.asarray(v, dtype=float)
+    return -10 * np.log10(np.maximum(1 - v, 1e-12))
+
+
+def axis_label(metric: str, db: bool) -> str:
+    row = M.get(metric)
+    if db and metric.startswith("ms-ssim"):
+        return f"{row.label} [dB]"
+    arrow = "" if row.higher_is_better else " (lower is better)"
+    return f"{row.label} [{row.unit}]{arrow}" if row.unit else f"{row.label}{arrow}"
+
+
+def _rc(font: float) -> dict:
+    # Computer Modern look without a LaTeX install (mathtext), vector text kept as text in PDF/SVG
+    return {"font.size": font, "axes.labelsize": font, "axes.titlesize": font, "legend.fontsize": font - 1,
+            "xtick.labelsize": font - 1, "ytick.labelsize": font - 1, "font.family": "serif",
+            "font.serif": ["CMU Serif", "Computer Modern Roman", "DejaVu Serif"], "mathtext.fontset": "cm",
+            "axes.unicode_minus": False, "pdf.fonttype": 42, "svg.fonttype": "none", "lines.linewidth": 1.2,
+            "lines.markersize": 3.5, "axes.grid": True, "grid.alpha": 0.3, "pgf.texsystem": "pdflatex",
+            "pgf.rcfonts": False}
+
+
+def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bool, spread: bool) -> int:
+    n = 0
+    f = msssim_db if (db and metric.startswith("ms-ssim")) else (lambda v: np.asarray(v, dtype=float))
+    for c in sorted({c for c, _ in cvs}):
+        cv = cvs.get((c, metric))
+        if cv is None or not cv.bpp:
+            continue
+        colour, marker = codec_style(c)
+        tag = " (anchor)" if c == anchor else (" (published)" if cv.source else "")
+        ax.plot(cv.bpp, f(cv.value), color=colour, marker=marker, ls=":" if cv.source else ("--" if c == anchor else "-"),
+                lw=1.8 if c == anchor else 1.2, mfc="none" if cv.source else colour, label=c + tag)
+        n += 1
+        if spread and cv.image_value is not None:
+            lo, hi = np.percentile(f(cv.image_value), [25, 75], axis=0)
+            ax.fill_between(cv.bpp, lo, hi, color=colour, alpha=0.15, lw=0)
+    ours = [b for (c, m), cv in cvs.items() if m == metric and not cv.source for b in cv.bpp]
+    if ours and any(cv.source for (c, m), cv in cvs.items() if m == metric):
+        # a published curve does not stretch the axes past our rates
+        right = max(ours) * 1.15
+        ax.set_xlim(left=None if log_rate else 0, right=right)
+        ys = [y for (c, m), cv in cvs.items() if m == metric for b, y in zip(cv.bpp, f(cv.value)) if b <= right]
+        pad = 0.05 * (max(ys) - min(ys) or 1)
+        ax.set_ylim(min(ys) - pad, max(ys) + pad)
+    if log_rate:
+        ax.set_xscale("log")
+    ax.set_xlabel("Rate [bpp]")
+    ax.set_ylabel(axis_label(metric, db))
+    return n
+
+
+def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | None, title: str | None = None,
+             preset: str = "default", formats=("png", "pdf"), grid: bool = False, msssim_in_db: bool = False,
+             log_rate: bool = False, spread: bool = False, stem: str = "rd") -> list[Path]:
+    """One figure per metric (rd_<metric>.<fmt>), or one grid figure of all of them (rd_grid.<fmt>)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    w, h, font = PRESETS[preset]
+    written = []
+    out = Path(out)
+    with plt.rc_context(_rc(font)):
+        if grid:
+            n = len(metric_names)
+            cols = n if preset in ("paper-wide", "slides") or n <= 2 else 2
+            rows = math.ceil(n / cols)
+            fig, axes = plt.subplots(rows, cols, figsize=(w if preset != "paper" else 3.5 * min(cols, 2),
+                                                         h * rows * (0.9 if cols > 1 else 1)), squeeze=False)
+            for ax, m in zip(axes.flat, metric_names):
+                _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread)
+            for ax in list(axes.flat)[n:]:
+                ax.set_visible(False)
+            handles, labels = axes.flat[0].get_legend_handles_labels()
+            fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False,
+                       bbox_to_anchor=(0.5, 0.0))
+            legend_in = (math.ceil(len(labels) / 4) * 1.5 * font + 6) / 72  # legend rows, in inches
+            fig.tight_layout(rect=(0, min(0.5, legend_in / fig.get_figheight()), 1, 1))
+            figs = [(fig, f"{stem}_grid")]
+        else:
+            figs = []
+            for m in metric_names:
+                fig, ax = plt.subplots(figsize=(w, h))
+                _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread)
+                if title and preset in ("default", "slides"):
+                    ax.set_title(f"{title}: {M.get(m).label}")
+                ax.legend(frameon=False)
+                fig.tight_layout()
+                figs.append((fig, f"{stem}_{m}"))
+        for fig, name in figs:
+            for ext in formats:
+                p = out / f"{name}.{ext}"
+                fig.savefig(p, dpi=300 if preset.startswith("paper") else 150)
+                written.append(p)
+            plt.close(fig)
+    return written

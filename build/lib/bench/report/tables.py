@@ -1,0 +1,242 @@
+"""Leaderboard renderers: Markdown, LaTeX (booktabs), HTML, CSV and JSON from one model
+(bench.analysis.leaderboard), each carrying the provenance; and the per-rate-point CSV."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+from .. import metrics as M
+from ..analysis.aggregate import METHOD
+from ..analysis.leaderboard import RESAMPLED, Leaderboard
+
+FORMATS = ("md", "latex", "html", "csv", "json")
+
+
+# -- cell text -----------------------------------------------------------------------------------
+def _num(v: float, kind: str) -> str:
+    if kind == "bpp_at":
+        return f"{v:.3f}"
+    if kind == "bd_rate":
+        return f"{v:+.1f}"
+    return f"{v:+.3g}" if kind == "bd_metric" else f"{v:.4g}"
+
+
+def _best(lb: Leaderboard) -> dict:
+    """Column key -> the codec with the best value (anchor included, imported curves included)."""
+    best = {}
+    for col in lb.columns:
+        vals = [(lb.cells[(c, col.key)].value, c) for c in lb.rows if lb.cells[(c, col.key)].value is not None]
+        if vals:
+            best[col.key] = (min if col.lower_is_better else max)(vals)[1]
+    return best
+
+
+def _parts(lb: Leaderboard, codec: str, col) -> tuple[str, str, str]:
+    """(number, interval, remark) of one cell as plain text."""
+    cell = lb.cells[(codec, col.key)]
+    if cell.value is None:
+        return "n/a", "", cell.message
+    ci = f"[{_num(cell.ci[0], col.kind)}, {_num(cell.ci[1], col.kind)}]" if cell.ci and cell.message != "anchor" else ""
+    rem = []
+    if cell.overlap_fraction is not None:
+        rem.append(f"ov {100 * cell.overlap_fraction:.0f}%")
+    rem += cell.flags
+    return _num(cell.value, col.kind), ci, ", ".join(rem)
+
+
+def _header(col) -> str:
+    arrow = "↓" if col.lower_is_better else "↑"
+    nr = "†" if M.get(col.metric).kind == "nr" else ""
+    return f"{col.label}{nr} ({col.unit}) {arrow}" if col.unit else f"{col.label}{nr} {arrow}"
+
+
+def _footer(lb: Leaderboard) -> list[str]:
+    o = lb.options
+    lines = [f"BD-rate vs {o.anchor} in % (negative = fewer bits for the same quality); BD-metric in the "
+             "metric's units at equal rate; `ov` = overlap of the integrated ranges as a share of their union.",
+             f"Method: {METHOD.format(method=o.method)}" + ("; points off the convex hull dropped (--hull)" if o.hull else "")
+             + "."]
+    if o.resamples > 0:
+        lines.append(RESAMPLED.format(n=o.resamples, seed=o.seed) + ".")
+    nr = sorted({c.metric for c in lb.columns if M.get(c.metric).kind == "nr"})
+    if nr:
+        lines.append(f"† {', '.join(nr)}: no-reference realism scores of the decoded image alone, not fidelity "
+                     "to the original; their BD-rate compares the bits needed for equal realism scores.")
+    if lb.sources:
+        lines += [f"{c}: imported published curve, {src}; no per-image data, so no interval." for c, src in
+                  sorted(lb.sources.items())]
+    return lines + lb.notes
+
+
+def provenance_lines(p: dict) -> list[str]:
+    if not p:
+        return []
+    ds = p.get("dataset", {})
+    out = [f"Dataset {ds.get('id')} ({ds.get('images')} images, files sha256 digest {ds.get('files_digest', '')[:16]}…).",
+           f"percept-bench {p.get('bench_version')} (git {p.get('git_commit') or 'not a checkout'}), run "
+           f"{p.get('run_id')} {p.get('started')} → {p.get('finished') or 'not finished'}, on {p.get('host')}.",
+           f"Command: {p.get('command')}"]
+    for c, v in sorted(p.get("codecs", {}).items()):
+        out.append(f"Codec {c}: {v.get('version')}; params {json.dumps(v.get('params', {}), sort_keys=True)}.")
+    for m, v in sorted(p.get("metrics", {}).items()):
+        w = "; ".join(f"{k} sha256 {h}" for k, h in v.get("weights", {}).items()) or "no weights"
+        out.append(f"Metric {m}: {v.get('backend')} {v.get('backend_version')}, row v{v.get('row_version')}; {w}.")
+    return out
+
+
+# -- formats -------------------------------------------------------------------------------------
+def render(lb: Leaderboard, fmt: str, title: str) -> str:
+    return {"md": markdown, "latex": latex, "html": html_table, "csv": to_csv, "json": to_json}[fmt](lb, title)
+
+
+def _grid(lb: Leaderboard):
+    """Per row: (label, bpp range text, [(number, interval, remark, best?) per column]); number is
+    'n/a' (and remark the reason) where the cell is undefined."""
+    best = _best(lb)
+    for r in lb.rows:
+        lo_hi = lb.bpp_range.get(r)
+        rng = f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else "–"
+        yield lb.row_label(r), rng, [(*_parts(lb, r, col), best.get(col.key) == r) for col in lb.columns]
+
+
+def markdown(lb: Leaderboard, title: str) -> str:
+    lines = [f"# {title}", ""] + [f"**{n}**\n" for n in lb.provenance.get("warnings", [])]
+    lines += ["| codec | bpp range | " + " | ".join(_header(c) for c in lb.columns) + " |",
+              "|---|---|" + "---|" * len(lb.columns)]
+    for label, rng, parts in _grid(lb):
+        cells = [f"n/a: {rem}" if num == "n/a" else
+                 " ".join(x for x in (f"**{num}**" if best else num, ci, f"({rem})" if rem else "") if x)
+                 for num, ci, rem, best in parts]
+        lines.append(f"| {label} | {rng} | " + " | ".join(cells) + " |")
+    lines += [""] + _footer(lb) + [""] + [f"- {x}" for x in provenance_lines(lb.provenance)]
+    return "\n".join(lines) + "\n"
+
+
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+        "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "↓": r"$\downarrow$", "↑": r"$\uparrow$",
+        "†": r"$^\dagger$", "–": "--", "→": r"$\to$", "…": r"\ldots{}", "[": "[", "]": "]"}
+
+
+def tex_escape(s: str) -> str:
+    return "".join(_TEX.get(ch, ch) for ch in str(s))
+
+
+def latex(lb: Leaderboard, title: str) -> str:
+    """A booktabs table; needs only \\usepackage{booktabs}."""
+    spec = "ll" + "r" * len(lb.columns)
+    out = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(title)}}}",
+           rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+           "codec & bpp & " + " & ".join(tex_escape(_header(c)) for c in lb.columns) + r" \\", r"\midrule"]
+    for label, rng, parts in _grid(lb):
+        cells = []
+        for num, ci, rem, best in parts:
+            if num == "n/a":
+                cells.append(r"\textit{n/a}")
+                continue
+            t = rf"\textbf{{${num}$}}" if best else f"${num}$"
+            t += rf" {{\scriptsize ${ci}$}}" if ci else ""
+            t += r"$^*$" if ("extrapolated" in rem or "hull" in rem) else ""
+            cells.append(t)
+        out.append(f"{tex_escape(label)} & {tex_escape(rng)} & " + " & ".join(cells) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
+    notes = _footer(lb) + ["n/a: " + "; ".join(sorted({f"{r}/{c.metric}: {lb.cells[(r, c.key)].message}"
+                                                      for r in lb.rows for c in lb.columns
+                                                      if lb.cells[(r, c.key)].value is None}))]
+    out += [tex_escape(n.replace("`", "")) + r"\par" for n in notes if n and n != "n/a: "]
+    out.append(r"$^*$ extrapolated beyond the measured rates, or points dropped by --hull.\par")
+    out += [tex_escape(p) + r"\par" for p in provenance_lines(lb.provenance)]
+    out += [r"\end{minipage}", r"\end{table}"]
+    return "\n".join(out) + "\n"
+
+
+def html_table(lb: Leaderboard, title: str) -> str:
+    e = html.escape
+    prov = "".join(f"<li>{e(p)}</li>" for p in provenance_lines(lb.provenance))
+    foot = "".join(f"<p>{e(n)}</p>" for n in _footer(lb))
+    warn = "".join(f"<p><strong>{e(w)}</strong></p>" for w in lb.provenance.get("warnings", []))
+    trs = []
+    for label, rng, parts in _grid(lb):
+        tds = [f"<th scope=\"row\">{e(label)}</th>", f"<td>{e(rng)}</td>"]
+        for num, ci, rem, best in parts:
+            if num == "n/a":
+                tds.append(f"<td class=\"na\" title=\"{e(rem)}\">n/a</td>")
+                continue
+            v = f"<strong>{e(num)}</strong>" if best else e(num)
+            tds.append(f"<td title=\"{e(rem)}\">{v}{f' <small>{e(ci)}</small>' if ci else ''}</td>")
+        trs.append("<tr>" + "".join(tds) + "</tr>")
+    head = "".join(f"<th scope=\"col\">{e(_header(c))}</th>" for c in lb.columns)
+    return (f"<table class=\"leaderboard\">\n<caption><strong>{e(title)}</strong>{warn}{foot}"
+            f"<details><summary>Provenance</summary><ul>{prov}</ul></details></caption>\n"
+            f"<thead><tr><th scope=\"col\">codec</th><th scope=\"col\">bpp range</th>{head}</tr></thead>\n"
+            f"<tbody>\n" + "\n".join(trs) + "\n</tbody>\n</table>\n")
+
+
+def rows(lb: Leaderboard) -> list[dict]:
+    """One dict per codec x metric: the CSV / JSON columns."""
+    o = lb.options
+    out = []
+    metrics = list(dict.fromkeys(c.metric for c in lb.columns))
+    for r in lb.rows:
+        for m in metrics:
+            d = {"codec": r, "metric": m, "anchor": o.anchor}
+            for col in (c for c in lb.columns if c.metric == m):
+                cell = lb.cells[(r, col.key)]
+                ci = cell.ci or (None, None)
+                if col.kind in ("bd_rate", "bd_metric"):
+                    pre = "" if col.kind == "bd_rate" else "bd_metric_"
+                    name = "bd_rate" if col.kind == "bd_rate" else "bd_metric"
+                    d.update({name: cell.value, f"{pre}ci_low": ci[0], f"{pre}ci_high": ci[1],
+                              f"{pre}overlap": cell.overlap_fraction,
+                              f"{pre}overlap_low": cell.overlap[0] if cell.overlap else None,
+                              f"{pre}overlap_high": cell.overlap[1] if cell.overlap else None})
+                    if col.kind == "bd_rate":
+                        d.update({"method": o.method, "message": cell.message if cell.value is None else "",
+                                  "flags": "; ".join(cell.flags), "source": lb.sources.get(r, "")})
+                else:
+                    name = f"{m}_at_{col.target:g}_bpp" if col.kind == "at_bpp" else f"bpp_at_{m}_{col.target:g}"
+                    d[name] = cell.value
+                    d[f"{name}_extrapolated"] = "extrapolated" in cell.flags if cell.value is not None else None
+            out.append(d)
+    return out
+
+
+def to_csv(lb: Leaderboard, title: str = "") -> str:
+    rs = rows(lb)
+    cols = list(dict.fromkeys(k for r in rs for k in r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rs:
+        w.writerow({k: ("" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def to_json(lb: Leaderboard, title: str) -> str:
+    def clean(v):
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    o = lb.options
+    doc = {"title": title, "anchor": o.anchor, "method": o.method,
+           "resampling": RESAMPLED.format(n=o.resamples, seed=o.seed) if o.resamples > 0 else None,
+           "hull": o.hull, "notes": _footer(lb), "provenance": lb.provenance,
+           "rows": [{k: clean(v) for k, v in r.items()} for r in rows(lb)]}
+    return json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n"
+
+
+def write_default(out: Path, lb: Leaderboard, title: str, cvs: dict) -> str:
+    """The run directory's files: leaderboard.md / .csv and rd_points.csv."""
+    md = markdown(lb, title)
+    (out / "leaderboard.md").write_text(md)
+    (out / "leaderboard.csv").write_text(to_csv(lb))
+    with open(out / "rd_points.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["codec", "metric", "point_index", "point", "bpp_mean", "value_mean", "aggregation", "source"])
+        for (c, m), cv in sorted(cvs.items()):
+            for i, b, v, p in zip(cv.point_index, cv.bpp, cv.value, cv.params or [None] * len(cv.bpp)):
+                w.writerow([c, m, i, json.dumps(p), f"{b:.6f}", f"{v:.6f}",
+                            "published curve" if cv.source else "mean over images", cv.source or ""])
+    return md

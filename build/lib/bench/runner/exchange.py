@@ -1,0 +1,267 @@
+"""Result files in and out: published curves imported beside a run, our curves exported in the
+field's formats, and the per-image long table (CSV / parquet / pandas).
+
+Formats read and written:
+- CompressAI's result JSON (`results/image/kodak/*.json`): {"name", "description", "results":
+  {"bpp": [...], "psnr-rgb" | "psnr": [...], "ms-ssim-rgb" | "ms-ssim": [...], ...}};
+- tensorflow-compression's text files (`results/image_compression/kodak/<METRIC>/<name>.txt`):
+  `#` comments, then `bpp, value` lines; the metric comes from the folder name
+  (PSNR_sRGB_RGB, MS-SSIM_sRGB_RGB, PSNR_sRGB_Y) or from `--metric`.
+Imported curves have no per-image data: no confidence interval for them. Export writes floats
+with repr() so that export -> import round-trips exactly.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .. import metrics as M
+from ..errors import BenchError
+
+COMPRESSAI_KEYS = {"psnr-rgb": "psnr", "psnr": "psnr", "ms-ssim-rgb": "ms-ssim", "ms-ssim": "ms-ssim",
+                   "psnr-y": "psnr-y"}
+COMPRESSAI_OUT = {"psnr": "psnr-rgb", "ms-ssim": "ms-ssim-rgb"}
+TFC_FOLDERS = {"PSNR_sRGB_RGB": "psnr", "MS-SSIM_sRGB_RGB": "ms-ssim", "PSNR_sRGB_Y": "psnr-y"}
+TFC_OUT = {v: k for k, v in TFC_FOLDERS.items()}
+
+
+def _metric_of(key: str) -> str | None:
+    if key in COMPRESSAI_KEYS:
+        return COMPRESSAI_KEYS[key]
+    return key if key in M.METRICS else None
+
+
+def read_compressai(path: Path) -> tuple[str, dict]:
+    """(description, {metric: (bpp, values)}) of a CompressAI result JSON."""
+    try:
+        data = json.loads(Path(path).read_text())
+        res = data["results"]
+        bpp = [float(b) for b in res["bpp"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise BenchError(f"{path}: not a CompressAI result JSON ({type(e).__name__}: {e}); expected "
+                         '{"name", "results": {"bpp": [...], "psnr-rgb": [...], ...}}') from None
+    curves = {}
+    for k, vals in res.items():
+        m = _metric_of(k)
+        if m and isinstance(vals, list) and m not in curves:
+            if len(vals) != len(bpp):
+                raise BenchError(f"{path}: results.{k} has {len(vals)} values for {len(bpp)} bpp values")
+            curves[m] = (bpp, [float(v) for v in vals])
+    if not curves:
+        raise BenchError(f"{path}: no metric we know among {', '.join(res)}")
+    desc = f"{data.get('name', Path(path).stem)}: {data.get('description', '')}".strip(": ")
+    return desc, curves
+
+
+def read_tfc(path: Path, metric: str | None = None) -> tuple[str, dict]:
+    path = Path(path)
+    m = metric or TFC_FOLDERS.get(path.parent.name) or _metric_of(path.parent.name)
+    if m is None:
+        raise BenchError(f"{path}: cannot tell the metric from the folder {path.parent.name!r} "
+                         f"(known: {', '.join(TFC_FOLDERS)}); pass --metric")
+    M.get(m)
+    bpp, vals, desc = [], [], ""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read ({e})") from None
+    for n, line in enumerate(lines, 1):
+        s = line.strip()
+        if s.startswith("#"):
+            hit = re.search(r'data for "(.+?)"', s)
+            desc = desc or (hit.group(1) if hit else "")
+            continue
+        if not s:
+            continue
+        try:
+            b, v = (float(x) for x in s.split(","))
+        except ValueError:
+            raise BenchError(f"{path}:{n}: expected 'bpp, value', got {s!r}") from None
+        bpp.append(b)
+        vals.append(v)
+    if not bpp:
+        raise BenchError(f"{path}: no 'bpp, value' lines")
+    return desc or path.stem, {m: (bpp, vals)}
+
+
+def import_files(store, files, *, metric: str | None = None, name: str | None = None) -> list[str]:
+    """Add published curves to a store as imported series; returns the series names."""
+    names = []
+    for f in files:
+        p = Path(f)
+        if not p.is_file():
+            raise BenchError(f"{p}: no such file")
+        if p.suffix == ".json":
+            desc, curves = read_compressai(p)
+            fmt = "CompressAI result JSON"
+        else:
+            desc, curves = read_tfc(p, metric)
+            fmt = "tensorflow-compression text file"
+        series = name if (name and len(files) == 1) else p.stem
+        store.put_imported(series, curves, f"{fmt} {p.name} ({desc})")
+        names.append(series)
+    return names
+
+
+def imported_curves(store, metric_names) -> dict:
+    from ..analysis.aggregate import Curve
+
+    out = {}
+    for series, src, curves in store.imported():
+        for m, (bpp, vals) in curves.items():
+            if m in metric_names:
+                out[(series, m)] = Curve(series, m, list(bpp), list(vals), list(range(len(bpp))), source=src,
+                                         params=[None] * len(bpp))
+    return out
+
+
+def export_compressai(cvs: dict, out: Path, description: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for codec in sorted({c for c, _ in cvs}):
+        mine = {m: cv for (c, m), cv in cvs.items() if c == codec and cv.bpp}
+        if not mine:
+            continue
+        shared = sorted(set.intersection(*(set(cv.point_index) for cv in mine.values())))
+        first = next(iter(mine.values()))
+        res = {"bpp": [first.bpp[first.point_index.index(i)] for i in shared]}
+        for m, cv in mine.items():
+            res[COMPRESSAI_OUT.get(m, m)] = [cv.value[cv.point_index.index(i)] for i in shared]
+        p = out / f"{codec}.json"
+        p.write_text(json.dumps({"name": codec, "description": description, "results": res}, indent=2) + "\n")
+        written.append(p)
+    return written
+
+
+def export_tfc(cvs: dict, out: Path, description: str) -> list[Path]:
+    written = []
+    for (codec, m), cv in sorted(cvs.items()):
+        if not cv.bpp:
+            continue
+        d = out / TFC_OUT.get(m, m)
+        d.mkdir(parents=True, exist_ok=True)
+        lines = [f'# Aggregate rate-distortion data for "{codec}" ({description}).',
+                 "# The first column contains bits per pixel (bpp) values.",
+                 f"# The second column contains {m} values (mean over images at each rate point).", ""]
+        lines += [f"{b!r}, {v!r}" for b, v in zip(cv.bpp, cv.value)]
+        p = d / f"{codec}.txt"
+        p.write_text("\n".join(lines) + "\n")
+        written.append(p)
+    return written
+
+
+LONG_COLUMNS = ["image", "image_sha256", "codec", "point_index", "point", "bytes", "bpp", "metric", "value",
+                "encode_s", "decode_s"]
+
+
+def long_table(store, run_id: int):
+    """The run's records as a pandas DataFrame, one row per image x codec x rate point x metric."""
+    import pandas as pd
+
+    rows = store.records(run_id)
+    params = {e["key"]: json.loads(e["point"]) for e in store.encodings_of(run_id)}
+    df = pd.DataFrame([{"image": r["image"], "image_sha256": r["image_sha256"], "codec": r["codec"],
+                        "point_index": r["point_index"],
+                        "point": json.dumps(params.get(r["encoding_key"])), "bytes": r["bytes"], "bpp": r["bpp"],
+                        "metric": r["metric"], "value": r["value"], "encode_s": r["encode_s"],
+                        "decode_s": r["decode_s"]} for r in rows], columns=LONG_COLUMNS)
+    df = df.astype({"image": "string", "image_sha256": "string", "codec": "string", "point_index": "int64", "point": "string",
+                    "bytes": "int64", "bpp": "float64", "metric": "string", "value": "float64",
+                    "encode_s": "float64", "decode_s": "float64"})
+    return df.sort_values(["codec", "point_index", "image", "metric"], kind="stable").reset_index(drop=True)
+
+
+def _curves_from_compressai(files) -> dict:
+    from ..analysis.aggregate import Curve
+
+    out = {}
+    for f in files:
+        desc, curves = read_compressai(f)
+        name = json.loads(Path(f).read_text()).get("name", Path(f).stem)
+        for m, (bpp, vals) in curves.items():
+            out[(name, m)] = Curve(name, m, bpp, vals, list(range(len(bpp))), params=[None] * len(bpp), source=desc)
+    return out
+
+
+def load_side(path):
+    """A run directory (bench.sqlite), a per-image CSV export (`bench export --format csv`, or a
+    directory holding records.csv), or CompressAI result JSON (a file or a directory of them)."""
+    from ..analysis.aggregate import curves
+    from ..analysis.compare import CompareInputError, Side
+    from ..errors import StoreError
+
+    p = Path(path)
+    if not p.exists():
+        raise CompareInputError(f"{p}: no such file or directory")
+    try:
+        if (p / "bench.sqlite").is_file():
+            from .store import Store
+
+            st = Store(p, create=False)
+            row = st.last_run()
+            if row is None:
+                raise CompareInputError(f"{p}: the store holds no run")
+            man = json.loads(row["manifest"])
+            names = [m for m in man["metrics"] if m in man.get("metric_versions", {})]
+            encs = st.encodings_of(row["run_id"])
+            cvs = curves(encs, st.records(row["run_id"]), names, st.set_scores_of(row["run_id"]))
+            return Side(str(p), cvs, man.get("dataset"), {e["image_sha256"]: e["image"] for e in encs}, True)
+    except StoreError as e:
+        raise CompareInputError(str(e)) from None
+    csv_path = p / "records.csv" if p.is_dir() and (p / "records.csv").is_file() else p
+    if csv_path.suffix == ".csv" and csv_path.is_file():
+        return _from_long_csv(csv_path)
+    jsons = sorted(p.glob("*.json")) if p.is_dir() else ([p] if p.suffix == ".json" else [])
+    jsons = [j for j in jsons if j.name != "manifest.json"]
+    if jsons:
+        return Side(str(p), _curves_from_compressai(jsons), None, {}, False)
+    raise CompareInputError(f"{p}: not a run directory (no bench.sqlite), a per-image CSV export or "
+                            "CompressAI result JSON")
+
+
+def _from_long_csv(path: Path):
+    import pandas as pd
+
+    from ..analysis.aggregate import curves
+    from ..analysis.compare import CompareInputError, Side
+
+    try:
+        df = pd.read_csv(path, dtype={"point": str})
+        need = {"image", "image_sha256", "codec", "point_index", "point", "bpp", "metric", "value"}
+        missing = need - set(df.columns)
+        if missing:
+            raise ValueError(f"missing columns {', '.join(sorted(missing))}")
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise CompareInputError(f"{path}: not a per-image export of `bench export --format csv` ({e})") from None
+    encs = df.drop_duplicates(["image_sha256", "codec", "point_index"])
+    encs = [{"image": r.image, "image_sha256": r.image_sha256, "codec": r.codec, "point_index": int(r.point_index),
+             "point": r.point, "bpp": float(r.bpp)} for r in encs.itertuples()]
+    recs = [{"image_sha256": r.image_sha256, "codec": r.codec, "point_index": int(r.point_index), "metric": r.metric,
+             "value": float(r.value)} for r in df.itertuples()]
+    names = list(dict.fromkeys(df["metric"]))
+    for m in names:
+        M.get(m)
+    man = path.parent / "manifest.json"
+    dataset = json.loads(man.read_text()).get("dataset") if man.is_file() else None
+    return Side(str(path), curves(encs, recs, names), dataset, {e["image_sha256"]: e["image"] for e in encs}, True)
+
+
+
+
+def compare_paths(baseline, candidate, *, tolerance_file=None, tol=(), outputs=None, resamples=1000, seed=0):
+    """`bench compare`: load both sides, compare, write the requested reports; returns
+    (text summary, exit code). outputs: {"markdown" | "junit" | "json": path}."""
+    from ..analysis.compare import Tolerances, compare
+    from ..images import atomic_write
+    from ..report import gate
+
+    tolerances = Tolerances.load(tolerance_file, tol)
+    base, cand = load_side(baseline), load_side(candidate)
+    results, notes = compare(base, cand, tolerances, resamples, seed)
+    args = (results, notes, str(baseline), str(candidate))
+    for kind, path in (outputs or {}).items():
+        if path:
+            atomic_write(path, {"markdown": gate.markdown, "junit": gate.junit, "json": gate.to_json}[kind](*args)
+                         .encode())
+    return gate.text(*args), gate.verdict(results)[1]

@@ -1,0 +1,229 @@
+"""Where tasks run: in this process, in a pool of worker processes, or on a Dask cluster.
+
+Every executor takes an iterable of jobs (dicts of plain arguments for `task.compute`) and yields
+(job, result) as results arrive; only the caller writes the store. Workers keep their models
+loaded between tasks (task.py caches codecs, metrics cache their networks).
+
+A task that runs past `timeout` seconds is stopped as a whole and recorded as "ran past N s and
+was stopped". The task runs in a worker process (with a timeout, the serial executor is a pool of
+one): SIGALRM stops Python code in time, and a worker that does not answer `GRACE_S` later (a hang
+inside C code) is killed and replaced. On Dask, at most one task per worker thread is in flight
+and a task past its deadline gets its worker process restarted. Workers exit when the process
+that started them dies (no orphans), and a task whose worker dies is retried once.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+GRACE_S = 2.0  # after SIGALRM, how long a worker may take to answer before it is killed
+
+
+class TaskTimeout(BaseException):
+    """Not an Exception: the per-metric `except Exception` in task.compute must not swallow it."""
+
+
+def timeout_message(timeout: float, how: str = "") -> str:
+    return f"TaskTimeout: the task ran past {timeout:g} s and was stopped{how}"
+
+
+def _alarm(signum, frame):
+    raise TaskTimeout()
+
+
+def run_job(job: dict, timeout: float | None = None) -> dict:
+    """Run one job with an optional timeout; never raises (failures are part of the result)."""
+    from . import task as T
+
+    use_alarm = bool(timeout) and hasattr(signal, "SIGALRM") and _main_thread()
+    if use_alarm:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return T.compute(**job["args"])
+    except TaskTimeout:
+        return _failed(job, timeout_message(timeout))
+    except (KeyboardInterrupt, SystemExit):
+        raise  # Ctrl-C stops the run (and is no failure of this task)
+    except BaseException as e:  # noqa: BLE001 - a worker must report, not die
+        import traceback
+
+        return _failed(job, f"{type(e).__name__}: {e}", traceback.format_exc())
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _failed(job, message, tb=""):
+    a = job["args"]
+    return {"encoding": None, "bitstream": None, "recon_png": None, "scores": [], "features": {},
+            "failures": [{"stage": "task", "image": a["image_name"], "codec": a["codec_id"], "point": a["point"],
+                          "metric": None, "message": message, "traceback": tb}]}
+
+
+def threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def exit_with_parent() -> None:
+    """Make this worker process die with the process that started it (no orphans after a SIGKILL)."""
+    import threading
+
+    parent = os.getppid()
+    try:  # Linux: the kernel sends SIGKILL when the parent dies
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch():  # elsewhere (and as a fallback): poll for re-parenting
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                _stop_worker(None, None)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _stop_worker(signum, frame):
+    """SIGTERM from the pool (a task past its timeout) or the kernel (the parent died): stop the
+    codec commands this worker started, then exit."""
+    import sys
+
+    ext = sys.modules.get("bench.adapters.external")
+    if ext is not None:
+        ext.kill_live_groups()
+    os._exit(1)
+
+
+def _init_worker(threads: int):
+    signal.signal(signal.SIGTERM, _stop_worker)
+    exit_with_parent()
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+def serial(jobs, timeout=None):
+    """In this process; with a timeout, in one killable worker process (C code ignores SIGALRM)."""
+    if timeout:
+        yield from pool(jobs, 1, timeout, threads=os.cpu_count() or 1)
+        return
+    for job in jobs:
+        yield job, run_job(job, timeout)
+
+
+def pool(jobs, workers: int, timeout=None, threads: int | None = None):
+    """Bounded submission to a pool of long-lived worker processes (2 x workers in flight, or one
+    per worker with a timeout, so that submission time is start time)."""
+    threads = threads or threads_per_worker(workers)
+    jobs = iter(jobs)
+    make = lambda: ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,))  # noqa: E731
+    depth = workers if timeout else 2 * workers
+    ex, inflight, retry = make(), {}, []
+    try:
+        while True:
+            while len(inflight) < depth:
+                job = retry.pop() if retry else next(jobs, None)
+                if job is None:
+                    break
+                inflight[ex.submit(run_job, job, timeout)] = (job, time.monotonic())
+            if not inflight:
+                return
+            done, _ = wait(inflight, timeout=0.5 if timeout else 5, return_when=FIRST_COMPLETED)
+            broken = False
+            for f in done:
+                job, _t = inflight.pop(f)
+                try:
+                    yield job, f.result()
+                except BrokenProcessPool:
+                    broken = True
+                    job["attempts"] = job.get("attempts", 0) + 1
+                    if job["attempts"] > 1:
+                        yield job, _failed(job, "a worker process died twice while running this task")
+                    else:
+                        retry.append(job)
+            hung = [f for f, (_j, t0) in inflight.items() if timeout and time.monotonic() - t0 > timeout + GRACE_S]
+            if hung or broken:
+                for f in hung:
+                    job, _t = inflight.pop(f)
+                    yield job, _failed(job, timeout_message(timeout, " (its worker process was killed)"))
+                retry.extend(j for j, _t in inflight.values())
+                inflight.clear()
+                _terminate(list(getattr(ex, "_processes", {}).values()))
+                ex.shutdown(wait=False, cancel_futures=True)
+                ex = make()
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
+
+
+def _terminate(procs) -> None:
+    """SIGTERM (the worker stops its codec commands), then SIGKILL for a worker stuck in C code."""
+    for p in procs:
+        p.terminate()
+    deadline = time.monotonic() + 1.0
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+
+
+def dask(jobs, address: str, timeout=None):
+    """Submit to a Dask distributed scheduler; the client gathers results and writes the store.
+
+    With a timeout, one task per worker thread is in flight, so submission time is start time; a
+    task past timeout + GRACE_S is cancelled and the worker process running it restarted by its
+    nanny (a thread cannot be interrupted, a process can)."""
+    from distributed import Client
+    from distributed import wait as dwait
+
+    client = Client(address, timeout="30s")
+    try:
+        jobs = iter(jobs)
+        n = max(1, sum(client.nthreads().values()))
+        depth = n if timeout else 2 * n
+        futs = {}
+        while True:
+            while len(futs) < depth:
+                job = next(jobs, None)
+                if job is None:
+                    break
+                futs[client.submit(run_job, job, timeout, pure=False, retries=2)] = (job, time.monotonic())
+            if not futs:
+                return
+            try:
+                done, _ = dwait(list(futs), timeout=0.5 if timeout else 5, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            for f in done:
+                job, _t = futs.pop(f)
+                try:
+                    res = f.result()
+                except Exception as e:  # noqa: BLE001 - e.g. KilledWorker after retries
+                    res = _failed(job, f"{type(e).__name__} on the Dask cluster: {e}")
+                yield job, res
+            hung = [f for f, (_j, t0) in futs.items() if timeout and time.monotonic() - t0 > timeout + GRACE_S]
+            if hung:
+                where = {k: w for w, keys in client.processing().items() for k in keys}
+                client.cancel(hung)
+                busy = sorted({where[f.key] for f in hung if f.key in where})
+                if busy:
+                    client.restart_workers(busy)
+                for f in hung:
+                    job, _t = futs.pop(f)
+                    yield job, _failed(job, timeout_message(timeout, " (its Dask worker process was restarted)"))
+    finally:
+        client.close()

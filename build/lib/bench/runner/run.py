@@ -1,0 +1,500 @@
+"""`bench run`: the grid of (image, codec, rate point) tasks, cached in the store, then the outputs."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import metrics as M
+from ..adapters import list_codecs
+from ..datasets import resolve
+from ..errors import BadImage, BenchError, NothingComputed, UnknownName
+from ..images import read_image
+from ..provenance import git_commit, versions
+from . import task as T
+from .store import Store
+
+DEFAULT_METRICS = ["psnr", "ssim", "ms-ssim"]
+DEFAULT_CODECS = ["jpeg", "jpeg2000"]
+
+
+@dataclass
+class RunConfig:
+    dataset: str = "skimage"
+    codecs: list = field(default_factory=list)
+    metrics: list = field(default_factory=list)
+    anchor: str | None = None
+    out: str = "bench-out"
+    data_dir: str | None = None
+    images: list = field(default_factory=list)
+    bd_method: str = "pchip"
+    progress: bool = True
+    workers: int = 1
+    scheduler: str | None = None
+    task_timeout: float | None = None
+    command: str = ""
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    out: Path
+    tasks: int = 0
+    encoded: int = 0
+    cached: int = 0
+    scored: int = 0
+    failures: list = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)  # codec or metric -> why
+    wall_s: float = 0.0
+    outputs_s: float = 0.0  # aggregation, tables and plots at the end
+    leaderboard: str = ""
+    nothing: str = ""  # why nothing could be reported (no encoding, no complete curve)
+
+    def line(self) -> str:
+        return (f"{self.tasks} tasks: {self.encoded} encoded, {self.cached} reused from the store, "
+                f"{self.scored} scores computed, {len(self.failures)} failed, {self.wall_s:.1f} s wall")
+
+
+def check_names(cfg: RunConfig) -> tuple[list, list]:
+    """The run's codec and metric names; an unknown one is an error naming the valid ones."""
+    known = list_codecs()
+    codecs = cfg.codecs or [c for c in DEFAULT_CODECS if c in known]
+    for c in codecs:
+        if c not in known:
+            raise UnknownName("codec", c, known)
+    metric_names = cfg.metrics or DEFAULT_METRICS
+    for m in metric_names:
+        M.get(m)
+    return codecs, metric_names
+
+
+def select(cfg: RunConfig):
+    """Validate names before any work: unknown names are errors, unavailable ones are skipped."""
+    codecs, metric_names = check_names(cfg)
+    skipped, usable_codecs, usable_metrics = {}, [], []
+    for c in codecs:
+        try:
+            ok, why = T.codec(c).adapter.available()
+        except BenchError as e:
+            ok, why = False, str(e)
+        if ok:
+            usable_codecs.append(c)
+        else:
+            skipped[f"codec {c}"] = why
+    for m in metric_names:
+        ok, why = M.availability(m)
+        if ok:
+            usable_metrics.append(m)
+        else:
+            skipped[f"metric {m}"] = why
+    if not usable_codecs:
+        return usable_codecs, usable_metrics, None, skipped  # run() says why nothing can be computed
+    anchor = cfg.anchor or ("jpeg2000" if "jpeg2000" in usable_codecs else usable_codecs[0])
+    if anchor is not None and anchor not in codecs:
+        raise BenchError(f"anchor {anchor!r} is not among the codecs of this run ({', '.join(codecs)}); "
+                         "add it with --codec or choose another --anchor")
+    if anchor is not None and anchor not in usable_codecs:
+        raise BenchError(f"anchor {anchor} is unavailable here ({skipped[f'codec {anchor}']}); "
+                         "choose another --anchor")
+    return usable_codecs, usable_metrics, anchor, skipped
+
+
+def run(cfg: RunConfig) -> RunSummary:
+    t_start = time.perf_counter()
+    from .. import weights
+
+    check_names(cfg)  # a misspelt name answers before any heavy import or file access
+    weights.configure()
+    ds = resolve(cfg.dataset, cfg.data_dir, cfg.images or None)
+    codecs, metric_names, anchor, skipped = select(cfg)
+    for what, why in skipped.items():
+        warnings.warn(f"{what} skipped: {why}", stacklevel=2)
+    if not codecs or not metric_names:
+        raise NothingComputed(
+            f"nothing to compute: no usable {'codec' if not codecs else 'metric'} among those requested ("
+            + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + "); install what is missing or choose others")
+    fr_nr = [m for m in metric_names if M.get(m).kind != "set"]
+    set_metrics = [m for m in metric_names if M.get(m).kind == "set"]
+    extractors = {M.get(m).fn: M.version_key(m) for m in set_metrics}  # extractor -> features version
+    store = Store(cfg.out)
+    store.clean_stale_tmp()
+    manifest = {
+        "dataset": ds.id, "dataset_source": cfg.dataset, "data_dir": cfg.data_dir,
+        "dataset_files": ds.sha256, "codecs": codecs, "metrics": metric_names,
+        "anchor": anchor, "bd_method": cfg.bd_method, "skipped": skipped,
+        "metric_versions": {m: M.version_key(m) for m in metric_names},
+        "codec_versions": {c: "/".join(T.codec_identity(c)) for c in codecs},
+        "codec_cards": {c: T.codec(c).card for c in codecs},
+        "metric_provenance": M.provenance(metric_names), "git_commit": git_commit(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "packages": versions(), "host": platform.node(), "platform": platform.platform(),
+        "workers": cfg.workers, "scheduler": cfg.scheduler, "task_timeout": cfg.task_timeout,
+        "command": cfg.command or " ".join(sys.argv),
+    }
+    run_id = store.start_run(manifest["command"], manifest)
+    summary = RunSummary(run_id, Path(cfg.out), skipped=skipped)
+    try:
+        _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress, extractors, workers=cfg.workers,
+              scheduler=cfg.scheduler, timeout=cfg.task_timeout)
+        if set_metrics:
+            _set_scores(store, run_id, set_metrics)
+    finally:
+        summary.wall_s = time.perf_counter() - t_start
+        store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
+    t_out = time.perf_counter()
+    try:
+        summary.leaderboard = write_outputs(store, run_id)
+    except NothingComputed as e:
+        summary.nothing = str(e)
+        for f in ("leaderboard.md", "leaderboard.csv", "rd_points.csv"):  # never leave an older result
+            (store.dir / f).unlink(missing_ok=True)
+    summary.outputs_s = time.perf_counter() - t_out
+    summary.wall_s = time.perf_counter() - t_start
+    store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
+    store.close()
+    return summary
+
+
+def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors=None, *, workers=1,
+          scheduler=None, timeout=None):
+    from . import executors
+    from .progress import Progress
+
+    extractors = extractors or {}
+    n_points = sum(len(T.codec(c).ladder) for c in codecs)
+    bar = Progress(len(ds.files) * n_points, enabled=progress)
+
+    def jobs():
+        """Plan lazily, image by image: cached tasks are settled here, the rest become jobs."""
+        for name, img in ds.images():
+            if isinstance(img, Exception):
+                f = {"stage": "load", "image": name, "message": str(img), "run_id": run_id}
+                store.put(None, [], [f])
+                summary.failures.append(f)
+                bar.update(n_points)
+                bar.write(f"skipping {name}: {img}")
+                continue
+            for ext, ver in extractors.items():  # the originals' patch features, once per image
+                if store.get_features(f"image:{img.sha256}", ext, ver) is None:
+                    from ..metrics.sets import features
+
+                    store.put_features(f"image:{img.sha256}", ext, ver, features(img.pixels, ext))
+            for c in codecs:
+                for idx, point in enumerate(T.codec(c).ladder):
+                    summary.tasks += 1
+                    job = _plan(store, img, c, idx, point, metric_names, run_id, summary, extractors)
+                    if job is None:
+                        bar.update(1)
+                    else:
+                        yield job
+
+    if scheduler:
+        results = executors.dask(jobs(), scheduler, timeout)
+    elif workers > 1:
+        results = executors.pool(jobs(), workers, timeout)
+    else:
+        results = executors.serial(jobs(), timeout)
+    for job, out in results:
+        _record(store, job, out, run_id, summary, extractors)
+        bar.update(1)
+    bar.close()
+
+
+def _plan(store, img, codec_id, idx, point, metric_names, run_id, summary, extractors):
+    """None when the store already holds everything for this task; else the job to run."""
+    key = T.key_for(img.sha256, codec_id, point)
+    row = store.encoding(key)
+    recon, lost = None, None
+    exts = list(extractors)
+    if row is not None and not (store.recon_path(row["recon_sha256"]).is_file()
+                                and store.bitstream_path(key).is_file()):
+        lost, row = row["recon_sha256"], None  # a file under the run directory was deleted: encode again
+    if row is not None:
+        have = store.scored(key)
+        todo = [m for m in metric_names if (m, M.version_key(m)) not in have]
+        exts = [e for e, v in extractors.items() if store.get_features(key, e, v) is None]
+        if not todo and not exts:
+            summary.cached += 1
+            store.put(None, [], [], run_id, key)
+            return None
+        try:
+            recon = read_image(store.recon_path(row["recon_sha256"])).pixels
+        except BadImage:
+            row = None  # reconstruction file lost: re-encode
+        else:
+            metric_names = todo
+            summary.cached += 1
+    return {"key": key, "had_row": row is not None, "lost_recon": lost,
+            "args": {"image_name": img.name, "pixels": img.pixels, "codec_id": codec_id, "point_index": idx,
+                     "point": point, "metric_names": metric_names, "recon": recon, "extractors": exts,
+                     "image_sha256": img.sha256}}
+
+
+def _record(store, job, out, run_id, summary, extractors):
+    key = job["key"]
+    enc = out["encoding"]
+    if enc is not None:
+        enc["run_id"] = run_id
+        if job.get("lost_recon") and job["lost_recon"] != enc["recon_sha256"]:
+            store.forget_encoding(key)  # a non-deterministic codec: the old row and scores described other pixels
+        # files first (atomic, content-addressed); the row that points at them comes after
+        store.write_bitstream(key, out["bitstream"])
+        store.write_recon(enc["recon_sha256"], out["recon_png"])
+        summary.encoded += 1
+    for s in out["scores"]:
+        s["run_id"] = run_id
+    for f in out["failures"]:
+        f["run_id"] = run_id
+    store.put(enc, out["scores"], out["failures"], run_id, key if (enc is not None or job["had_row"]) else None)
+    for ext, arr in out["features"].items():
+        store.put_features(key, ext, extractors[ext], arr)
+    summary.scored += len(out["scores"])
+    summary.failures.extend(out["failures"])
+
+
+def _set_scores(store, run_id, set_metrics):
+    """FID / KID per (codec, rate point) from the stored per-image features of this run."""
+    import numpy as np
+
+    from ..errors import MetricError
+    from ..metrics.sets import set_score
+
+    groups = {}
+    for e in store.encodings_of(run_id):
+        groups.setdefault((e["codec"], e["point_index"]), []).append(e)
+    for (codec, idx), encs in sorted(groups.items()):
+        for m in set_metrics:
+            row, ver = M.get(m), M.version_key(m)
+            ref = [store.get_features(f"image:{e['image_sha256']}", row.fn, ver) for e in encs]
+            dist = [store.get_features(e["key"], row.fn, ver) for e in encs]
+            if any(f is None for f in ref + dist):
+                store.put_set_score(run_id, codec, idx, m, None, 0, "features missing for some images")
+                continue
+            a, b = np.concatenate(ref), np.concatenate(dist)
+            try:
+                store.put_set_score(run_id, codec, idx, m, set_score(m, a, b), len(b), None)
+            except MetricError as err:
+                store.put_set_score(run_id, codec, idx, m, None, len(b), str(err))
+
+
+def _run_row(store: Store, run_id: int | None):
+    row = store.last_run() if run_id is None else store.db.execute(
+        "SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+    if row is None:
+        raise BenchError(f"{store.dir}: the store holds no run {'yet' if run_id is None else run_id}")
+    return row
+
+
+def provenance(store: Store, row, man: dict, encs: list) -> dict:
+    """What the run's numbers depend on, for table captions and manifest.json."""
+    import hashlib
+
+    files = man.get("dataset_files", {})
+    warnings_ = [f"INCOMPLETE: run {row['run_id']} (started {row['started']}) did not finish — it was "
+                 "interrupted or is still running; rerun the same command to complete it"] if row["finished"] is None else []
+    return {
+        "run_id": row["run_id"], "started": row["started"], "finished": row["finished"], "host": man.get("host"),
+        "command": man.get("command"), "bench_version": man.get("packages", {}).get("percept-bench"),
+        "git_commit": man.get("git_commit"), "warnings": warnings_,
+        "dataset": {"id": man.get("dataset"), "images": len({e["image_sha256"] for e in encs}),
+                    "files_digest": hashlib.sha256("".join(f"{k} {v}\n" for k, v in sorted(files.items()))
+                                                   .encode()).hexdigest(), "files": files},
+        "codecs": {c: {"version": v, "params": man.get("codec_cards", {}).get(c, {}).get("params", {}),
+                       "ladder": man.get("codec_cards", {}).get(c, {}).get("ladder", {}).get("points")}
+                   for c, v in man.get("codec_versions", {}).items()},
+        "metrics": man.get("metric_provenance") or {m: {"backend": v} for m, v in man.get("metric_versions", {}).items()},
+        "packages": man.get("packages", {}),
+        "failures": len(store.failures_of(row["run_id"])),
+    }
+
+
+def leaderboard(store: Store, run_id: int | None = None, **options):
+    """The leaderboard model of a stored run (default: the last) with its imported published
+    curves; options as bench.analysis.leaderboard.Options (anchor and method default to the run's)."""
+    from ..analysis.aggregate import curves
+    from ..analysis.leaderboard import Options, build
+    from .exchange import imported_curves
+
+    row = _run_row(store, run_id)
+    man = json.loads(row["manifest"])
+    metric_names = [m for m in man["metrics"] if m in man.get("metric_versions", {})]
+    if options.get("metrics"):
+        bad = [m for m in options["metrics"] if m not in metric_names]
+        if bad:
+            raise BenchError(f"--metric {', '.join(bad)}: not scored in run {row['run_id']} ({', '.join(metric_names)})")
+    encs = store.encodings_of(row["run_id"])
+    cvs = curves(encs, store.records(row["run_id"]), metric_names, store.set_scores_of(row["run_id"]))
+    if not any(cv.bpp for cv in cvs.values()):
+        raise NothingComputed(f"{store.dir}: run {row['run_id']} has no complete rate point to report "
+                              f"({len(encs)} encodings, {len(store.failures_of(row['run_id']))} failures recorded); "
+                              "no leaderboard written")
+    cvs.update(imported_curves(store, metric_names))
+    options["anchor"] = options.get("anchor") or man.get("anchor")
+    options["method"] = options.get("method") or man.get("bd_method", "pchip")
+    if options["anchor"] not in {c for c, _ in cvs}:
+        raise BenchError(f"anchor {options['anchor']!r} has no results in this run; valid: "
+                         f"{', '.join(sorted({c for c, _ in cvs}))}")
+    prov = provenance(store, row, man, encs)
+    lb = build(cvs, Options(**options), prov)
+    dropped = sum(cv.dropped for cv in cvs.values())
+    if dropped:
+        lb.notes.append(f"Incomplete rate points dropped from curves: {dropped} (see failures).")
+    if prov["failures"]:
+        lb.notes.append(f"Failures recorded in this run: {prov['failures']} (`failures` table of bench.sqlite).")
+    title = f"percept-bench: {man['dataset']} ({prov['dataset']['images']} images), anchor {options['anchor']}"
+    return lb, title, cvs, man
+
+
+def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None = None,
+                  method: str | None = None, plots: bool = True, tables: bool = True) -> str:
+    """A stored run (default: the last) into leaderboard.md/.csv, rd_points.csv, manifest.json, plots."""
+    from ..report.plots import rd_plots
+    from ..report.tables import markdown, write_default
+
+    lb, title, cvs, man = leaderboard(store, run_id, anchor=anchor, method=method)
+    if tables:
+        md = write_default(store.dir, lb, title, cvs)
+        (store.dir / "manifest.json").write_text(json.dumps({**man, "provenance": lb.provenance}, indent=2,
+                                                            default=str) + "\n")
+    else:
+        md = markdown(lb, title)
+    if plots:
+        metric_names = list(dict.fromkeys(c.metric for c in lb.columns))
+        rd_plots(store.dir, cvs, metric_names, anchor=lb.options.anchor, title=man["dataset"])
+    return md
+
+
+def export(run_dir, fmt: str, out, run_id: int | None = None) -> list:
+    """`bench export`: curves as CompressAI JSON / tfc text files, or the per-image long table."""
+    from . import exchange
+
+    store = Store(run_dir, create=False)
+    out = Path(out)
+    if fmt in ("csv", "parquet"):
+        df = exchange.long_table(store, _run_row(store, run_id)["run_id"])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            df.to_csv(out, index=False, float_format="%.17g")
+        else:
+            try:
+                df.to_parquet(out, index=False)
+            except ImportError:
+                raise BenchError("parquet needs pyarrow: pip install 'percept-bench[parquet]'") from None
+        return [out]
+    lb, title, cvs, man = leaderboard(store, run_id, resamples=0)
+    ours = {k: cv for k, cv in cvs.items() if cv.source is None}
+    desc = f"percept-bench {man.get('packages', {}).get('percept-bench', '')}: {title}"
+    return (exchange.export_compressai if fmt == "compressai" else exchange.export_tfc)(ours, out, desc)
+
+
+def load(run_dir, run_id: int | None = None):
+    """The per-image records of a stored run (default: the last) as a pandas DataFrame."""
+    from .exchange import long_table
+
+    store = Store(run_dir, create=False)
+    return long_table(store, _run_row(store, run_id)["run_id"])
+
+
+def plot(run_dir, run_id: int | None = None, *, anchor=None, metrics=None, out=None, **style) -> list:
+    """`bench plot`: the run's RD figures (with its imported published curves) in the requested style."""
+    from ..report.plots import FORMATS, rd_plots
+
+    bad = [f for f in style.get("formats", ()) if f not in FORMATS]
+    if bad:
+        raise BenchError(f"--format {', '.join(bad)}: valid figure formats are {', '.join(FORMATS)}")
+    store = Store(run_dir, create=False)
+    lb, _, cvs, man = leaderboard(store, run_id, anchor=anchor, metrics=metrics, resamples=0)
+    names = list(dict.fromkeys(c.metric for c in lb.columns))
+    out = Path(out) if out else store.dir
+    out.mkdir(parents=True, exist_ok=True)
+    return rd_plots(out, cvs, names, anchor=lb.options.anchor, title=man["dataset"], **style)
+
+
+def crops(run_dir, image: str, bpp: float, *, box: str | None = None, codecs=None, out=None, data_dir=None,
+          run_id: int | None = None) -> tuple[list, list]:
+    """`bench crops`: each codec's reconstruction of one image at (or nearest to) `bpp`, cropped and
+    enlarged; returns (files written, one line per codec saying how its point was found)."""
+    from ..analysis.match import match
+    from ..datasets import resolve
+    from ..report.crops import Crop, detailed_box, figure, parse_box
+
+    store = Store(run_dir, create=False)
+    row = _run_row(store, run_id)
+    man = json.loads(row["manifest"])
+    encs = [e for e in store.encodings_of(row["run_id"]) if e["image"] == image]
+    if not encs:
+        names = sorted({e["image"] for e in store.encodings_of(row["run_id"])})
+        raise BenchError(f"no image {image!r} in run {row['run_id']} of {store.dir}; valid: {', '.join(names)}")
+    ds = resolve(man.get("dataset_source") or man["dataset"], data_dir or man.get("data_dir"), [image])
+    original = read_image(ds.files[0])
+    if original.sha256 != encs[0]["image_sha256"]:
+        raise BenchError(f"{ds.files[0]}: its pixels differ from the image this run encoded; point --data-dir at the "
+                         "original files")
+    px = original.pixels
+    run_codecs = sorted({e["codec"] for e in encs})
+    for c in codecs or []:
+        if c not in run_codecs:
+            raise UnknownName("codec of this run", c, run_codecs)
+    names = [m for m in man["metrics"] if m in man.get("metric_versions", {}) and M.get(m).kind != "set"]
+    made, lines = [], []
+    for cid in codecs or run_codecs:
+        codec = T.codec(cid)
+        if all(isinstance(p, (int, float)) for p in codec.ladder) and codec.adapter.available()[0]:
+            m = match(cid, px, bpp=bpp)
+            enc = codec.adapter.encode(px, m.point)
+            rec = codec.adapter.decode(enc.data, m.point, shape=px.shape)
+            got, how = 8 * enc.rate_bytes / (px.shape[0] * px.shape[1]), f"matched-rate search ({len(m.evaluations)} encodes)"
+            point = m.point
+        else:
+            e = min((e for e in encs if e["codec"] == cid), key=lambda e: abs(e["bpp"] - bpp))
+            rec, got, point = read_image(store.recon_path(e["recon_sha256"])).pixels, e["bpp"], json.loads(e["point"])
+            how = "nearest stored point (discrete ladder)"
+        scores = {}
+        for n in names:
+            try:
+                scores[n] = M.score(n, px, rec)
+            except BenchError:
+                scores[n] = None
+        made.append(Crop(cid, rec, got, point, how, scores))
+        lines.append(f"{cid}: {got:.4f} bpp (target {bpp:g}, off by {got - bpp:+.4f}) at point {point!r}: {how}")
+    b = parse_box(box, px.shape) if box else detailed_box(px)
+    out = Path(out) if out else store.dir
+    out.mkdir(parents=True, exist_ok=True)
+    return figure(out, image, px, made, b, bpp, names), lines
+
+
+def report(run_dir, out=None, *, image: str | None = None, bpp: float | None = None, data_dir=None,
+           run_id: int | None = None) -> Path:
+    """`bench report`: one self-contained HTML file (default RUN/report.html)."""
+    import tempfile
+
+    from ..images import atomic_write
+    from ..report.html import page
+    from ..report.plots import rd_plots
+    from ..report.tables import html_table
+
+    store = Store(run_dir, create=False)
+    lb, title, cvs, man = leaderboard(store, run_id)
+    row = _run_row(store, run_id)
+    names = list(dict.fromkeys(c.metric for c in lb.columns))
+    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+        tmp = Path(tmp)
+        figs = rd_plots(tmp, cvs, names, anchor=lb.options.anchor, preset="paper-wide", formats=("png",),
+                        grid=True, msssim_in_db=True, spread=True)
+        crop = None
+        if image is not None:
+            files, lines = crops(run_dir, image, bpp if bpp is not None else 0.25, out=tmp, data_dir=data_dir,
+                                 run_id=run_id)
+            crop = (next(f for f in files if f.suffix == ".png" and f.parent == tmp), lines)
+        text = page(title=title, table_html=html_table(lb, title),
+                    figures=[("All metrics against rate; shaded: inter-quartile range over images; MS-SSIM in dB. "
+                              "Dotted: imported published curves.", figs[0])],
+                    crops=crop, failures=store.failures_of(row["run_id"]), skipped=man.get("skipped", {}),
+                    manifest={**man, "provenance": lb.provenance}, warnings=lb.provenance.get("warnings", []))
+    out = Path(out) if out else store.dir / "report.html"
+    atomic_write(out, text.encode())
+    return out

@@ -1,0 +1,280 @@
+"""The store: one SQLite database per output directory, plus content-addressed files.
+
+Tables: runs (manifest per invocation), encodings (one per image x codec x rate point),
+scores (one per encoding x metric), failures (with tracebacks). The view `records` joins
+encodings and scores: one row per image x codec x rate point x metric.
+Files: bitstreams/<key>.bin and recon/<sha[:2]>/<sha>.png (lossless, written atomically),
+so a metric added later never re-encodes. Every insert is a transaction; rows are
+INSERT OR IGNORE on their keys, so a resumed or concurrent run never duplicates a record.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from ..errors import BenchError, StoreError
+from ..images import atomic_write
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+  run_id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT, finished TEXT, command TEXT,
+  manifest TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS encodings (
+  key TEXT PRIMARY KEY, image TEXT NOT NULL, image_sha256 TEXT NOT NULL, width INTEGER, height INTEGER,
+  codec TEXT NOT NULL, point_index INTEGER, point TEXT, adapter TEXT, adapter_version TEXT,
+  codec_version TEXT, params TEXT, bytes INTEGER, rate_bytes INTEGER, bpp REAL,
+  encode_s REAL, decode_s REAL, recon_sha256 TEXT, info TEXT, run_id INTEGER, created TEXT);
+CREATE TABLE IF NOT EXISTS scores (
+  encoding_key TEXT NOT NULL, metric TEXT NOT NULL, metric_version TEXT NOT NULL, value REAL,
+  seconds REAL, run_id INTEGER, created TEXT,
+  PRIMARY KEY (encoding_key, metric, metric_version));
+CREATE TABLE IF NOT EXISTS failures (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER, stage TEXT, image TEXT, codec TEXT,
+  point TEXT, metric TEXT, message TEXT, traceback TEXT, created TEXT);
+CREATE TABLE IF NOT EXISTS features (
+  owner TEXT NOT NULL, extractor TEXT NOT NULL, version TEXT NOT NULL, n INTEGER, d INTEGER, data BLOB,
+  PRIMARY KEY (owner, extractor, version));
+CREATE TABLE IF NOT EXISTS set_scores (
+  run_id INTEGER NOT NULL, codec TEXT NOT NULL, point_index INTEGER NOT NULL, metric TEXT NOT NULL,
+  value REAL, n_patches INTEGER, message TEXT, PRIMARY KEY (run_id, codec, point_index, metric));
+CREATE TABLE IF NOT EXISTS run_items (
+  run_id INTEGER NOT NULL, encoding_key TEXT NOT NULL, PRIMARY KEY (run_id, encoding_key));
+CREATE TABLE IF NOT EXISTS imported (
+  series TEXT NOT NULL, metric TEXT NOT NULL, point_index INTEGER NOT NULL, bpp REAL, value REAL, source TEXT,
+  PRIMARY KEY (series, metric, point_index));
+CREATE VIEW IF NOT EXISTS records AS
+  SELECT e.key AS encoding_key, e.image, e.image_sha256, e.codec, e.point_index, e.point, e.bpp, e.bytes, e.rate_bytes,
+         e.encode_s, e.decode_s, e.codec_version, s.metric, s.metric_version, s.value, s.seconds
+  FROM encodings e JOIN scores s ON s.encoding_key = e.key;
+"""
+
+DB_NAME = "bench.sqlite"
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+class Store:
+    def __init__(self, out_dir, create: bool = True):
+        self.dir = Path(out_dir)
+        path = self.dir / DB_NAME
+        if not create and not path.is_file():
+            raise BenchError(f"{self.dir}: no {DB_NAME} here; run `bench run --out {self.dir}` first")
+        if path.exists():
+            _check_existing(path)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=60000")
+            with self.tx():
+                for stmt in SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(_unusable(path, e)) from None
+
+    def tx(self):
+        return _Tx(self.db)
+
+    # -- runs -------------------------------------------------------------------------
+    def start_run(self, command: str, manifest: dict) -> int:
+        with self.tx():
+            cur = self.db.execute("INSERT INTO runs(started, command, manifest) VALUES (?,?,?)",
+                                  (now(), command, json.dumps(manifest, default=str)))
+        return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, summary: dict) -> None:
+        with self.tx():
+            self.db.execute("UPDATE runs SET finished=?, summary=? WHERE run_id=?",
+                            (now(), json.dumps(summary, default=str), run_id))
+
+    def last_run(self):
+        return self.db.execute("SELECT * FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+
+    def records(self, run_id: int) -> list[dict]:
+        """The run's records: one per image x codec x rate point x metric (its metric versions)."""
+        manifest = json.loads(self.db.execute("SELECT manifest FROM runs WHERE run_id=?",
+                                              (run_id,)).fetchone()["manifest"])
+        versions = manifest.get("metric_versions", {})
+        rows = self.db.execute(
+            "SELECT r.* FROM records r JOIN run_items i ON i.encoding_key = r.encoding_key AND i.run_id = ?",
+            (run_id,)).fetchall()
+        return [dict(r) for r in rows if versions.get(r["metric"]) == r["metric_version"]]
+
+    def encodings_of(self, run_id: int) -> list[dict]:
+        return [dict(r) for r in self.db.execute(
+            "SELECT e.* FROM encodings e JOIN run_items i ON i.encoding_key = e.key WHERE i.run_id = ?",
+            (run_id,)).fetchall()]
+
+    def failures_of(self, run_id: int) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM failures WHERE run_id=? ORDER BY id",
+                                                 (run_id,)).fetchall()]
+
+    # -- encodings and scores -----------------------------------------------------------
+    def encoding(self, key: str):
+        return self.db.execute("SELECT * FROM encodings WHERE key=?", (key,)).fetchone()
+
+    def scored(self, key: str) -> dict:
+        rows = self.db.execute("SELECT metric, metric_version, value FROM scores WHERE encoding_key=?",
+                               (key,)).fetchall()
+        return {(r["metric"], r["metric_version"]): r["value"] for r in rows}
+
+    def put(self, encoding: dict | None, scores: list[dict], failures: list[dict],
+            run_id: int | None = None, key: str | None = None) -> None:
+        """One transaction for everything one task produced: all or nothing."""
+        with self.tx():
+            if run_id is not None and key is not None:
+                self.db.execute("INSERT OR IGNORE INTO run_items(run_id, encoding_key) VALUES (?,?)",
+                                (run_id, key))
+            if encoding is not None:
+                cols = ",".join(encoding)
+                self.db.execute(f"INSERT OR IGNORE INTO encodings({cols}) VALUES ({','.join('?' * len(encoding))})",
+                                tuple(encoding.values()))
+            for s in scores:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO scores(encoding_key, metric, metric_version, value, seconds, run_id, created)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (s["encoding_key"], s["metric"], s["metric_version"], s["value"], s.get("seconds"),
+                     s.get("run_id"), now()))
+            for f in failures:
+                self.db.execute(
+                    "INSERT INTO failures(run_id, stage, image, codec, point, metric, message, traceback, created)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    (f.get("run_id"), f.get("stage"), f.get("image"), f.get("codec"), json.dumps(f.get("point")),
+                     f.get("metric"), f.get("message"), f.get("traceback"), now()))
+
+    def forget_encoding(self, key: str) -> None:
+        with self.tx():
+            self.db.execute("DELETE FROM scores WHERE encoding_key=?", (key,))
+            self.db.execute("DELETE FROM features WHERE owner=?", (key,))
+            self.db.execute("DELETE FROM encodings WHERE key=?", (key,))
+
+    # -- published curves imported beside the runs (bench import) ---------------------------
+    def put_imported(self, series: str, curves: dict, source: str) -> None:
+        """Replace the imported series `series` by {metric: (bpp, values)}."""
+        with self.tx():
+            self.db.execute("DELETE FROM imported WHERE series=?", (series,))
+            for m, (bpp, vals) in curves.items():
+                for i, (b, v) in enumerate(zip(bpp, vals)):
+                    self.db.execute("INSERT INTO imported VALUES (?,?,?,?,?,?)", (series, m, i, b, v, source))
+
+    def imported(self) -> list[tuple[str, str, dict]]:
+        """[(series, source, {metric: (bpp, values)})]."""
+        out: dict = {}
+        for r in self.db.execute("SELECT * FROM imported ORDER BY series, metric, point_index"):
+            src, curves = out.setdefault(r["series"], (r["source"], {}))
+            b, v = curves.setdefault(r["metric"], ([], []))
+            b.append(r["bpp"])
+            v.append(r["value"])
+        return [(k, src, c) for k, (src, c) in out.items()]
+
+    # -- per-image features for set-level metrics (owner: encoding key or 'image:<sha>') ----
+    def get_features(self, owner: str, extractor: str, version: str):
+        import numpy as np
+
+        r = self.db.execute("SELECT n, d, data FROM features WHERE owner=? AND extractor=? AND version=?",
+                            (owner, extractor, version)).fetchone()
+        return None if r is None else np.frombuffer(r["data"], dtype=np.float64).reshape(r["n"], r["d"])
+
+    def put_features(self, owner: str, extractor: str, version: str, arr) -> None:
+        import numpy as np
+
+        a = np.ascontiguousarray(arr, dtype=np.float64)
+        with self.tx():
+            self.db.execute("INSERT OR IGNORE INTO features VALUES (?,?,?,?,?,?)",
+                            (owner, extractor, version, a.shape[0], a.shape[1], a.tobytes()))
+
+    def put_set_score(self, run_id, codec, point_index, metric, value, n, message) -> None:
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO set_scores VALUES (?,?,?,?,?,?,?)",
+                            (run_id, codec, point_index, metric, value, n, message))
+
+    def set_scores_of(self, run_id: int) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM set_scores WHERE run_id=?", (run_id,))]
+
+    # -- files ------------------------------------------------------------------------
+    def recon_path(self, sha: str) -> Path:
+        return self.dir / "recon" / sha[:2] / f"{sha}.png"
+
+    def bitstream_path(self, key: str) -> Path:
+        return self.dir / "bitstreams" / key[:2] / f"{key}.bin"
+
+    def write_bitstream(self, key: str, data: bytes) -> None:
+        atomic_write(self.bitstream_path(key), data)
+
+    def write_recon(self, sha: str, png: bytes) -> None:
+        p = self.recon_path(sha)
+        if not p.is_file():  # content-addressed: an existing file already holds these pixels
+            atomic_write(p, png)
+
+    def clean_stale_tmp(self) -> int:
+        """Remove temp files left by killed processes (names carry the writer's pid)."""
+        n = 0
+        for d in (self.dir / "recon", self.dir / "bitstreams"):
+            for t in d.glob("*/*.tmp") if d.is_dir() else []:
+                pid = t.name.rsplit(".", 2)[-2]
+                if pid.isdigit() and not _alive(int(pid)):
+                    t.unlink(missing_ok=True)
+                    n += 1
+        return n
+
+    def close(self):
+        self.db.close()
+
+
+def _unusable(path: Path, why) -> str:
+    return (f"{path}: not a usable percept-bench store ({why}); nothing was written to it. Move it aside "
+            f"(mv {path} {path}.bad) and rerun to start a fresh store, or restore it from a backup")
+
+
+def _check_existing(path: Path) -> None:
+    """Refuse a corrupt, truncated or foreign database before a run touches it."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head and head != b"SQLite format 3\x00":
+        raise StoreError(_unusable(path, "not an SQLite database"))
+    if not head:
+        return  # an empty file (e.g. touched by hand): SQLite initialises it
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+        try:
+            ok = db.execute("PRAGMA quick_check").fetchone()[0]
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        raise StoreError(_unusable(path, e)) from None
+    if ok != "ok":
+        raise StoreError(_unusable(path, f"integrity check: {ok}"))
+    if tables and "encodings" not in tables:
+        raise StoreError(_unusable(path, f"an SQLite database of something else (tables: {', '.join(sorted(tables))})"))
+
+
+class _Tx:
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, *_):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,113 @@
+"""One task = (image, codec card, rate point): encode, decode, score every requested metric.
+
+`compute` is a pure function of its arguments (ids, not objects) so the same code runs in the
+main process, in a worker process or on a Dask worker; only the caller writes the store.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import time
+import traceback
+
+import numpy as np
+
+from .. import metrics as M
+from ..adapters import load_codec
+from ..errors import BenchError
+from ..images import as_rgb8, pixel_sha256, png_bytes
+from .keys import encoding_key
+
+
+def _card_stamp(codec_id: str):
+    """The card file and its mtime: a changed (or different) card is a different codec."""
+    from ..adapters import list_codecs
+
+    p = list_codecs().get(codec_id)
+    return (str(p), p.stat().st_mtime_ns) if p else (None, 0)
+
+
+def codec(codec_id: str):
+    """The codec, built once per process per card version (workers keep it between tasks)."""
+    return _codec(codec_id, _card_stamp(codec_id))
+
+
+@functools.lru_cache(maxsize=None)
+def _codec(codec_id: str, _stamp):
+    return load_codec(codec_id)
+
+
+def codec_identity(codec_id: str) -> tuple[str, str, str]:
+    """(adapter name, adapter version, codec library version) — part of the encoding key."""
+    return _identity(codec_id, _card_stamp(codec_id))
+
+
+@functools.lru_cache(maxsize=None)
+def _identity(codec_id: str, stamp):
+    c = _codec(codec_id, stamp)
+    return c.card["adapter"], c.adapter.version, c.adapter.library_version()
+
+
+def key_for(image_sha: str, codec_id: str, point) -> str:
+    c = codec(codec_id)
+    _, aver, lver = codec_identity(codec_id)
+    return encoding_key(image_sha, codec_id, aver, lver, c.adapter.params, c.adapter.point_key(point))
+
+
+def _failure(stage, image, codec_id, point, metric, exc):
+    tb = "" if isinstance(exc, BenchError) and exc.__cause__ is None else traceback.format_exc()
+    return {"stage": stage, "image": image, "codec": codec_id, "point": point, "metric": metric,
+            "message": f"{type(exc).__name__}: {exc}", "traceback": tb}
+
+
+def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int, point,
+            metric_names: list[str], recon: np.ndarray | None = None, extractors=(),
+            image_sha256: str | None = None) -> dict:
+    """Encode/decode (unless `recon` is given: the stored reconstruction) and score.
+
+    Returns {'encoding': row or None, 'bitstream': bytes or None, 'recon_png': lossless PNG bytes of
+    a new reconstruction or None, 'scores': [...], 'failures': [...], 'features': {...}} with no side
+    effects; the PNG is made here so that workers, not the single writer, pay for it.
+    """
+    out = {"encoding": None, "bitstream": None, "recon_png": None, "scores": [], "failures": [], "features": {}}
+    c = codec(codec_id)
+    image_sha256 = image_sha256 or pixel_sha256(pixels)
+    key = key_for(image_sha256, codec_id, point)
+    if recon is None:
+        try:
+            t0 = time.perf_counter()
+            enc = c.adapter.encode(pixels, point)
+            t1 = time.perf_counter()
+            rec = as_rgb8(c.adapter.decode(enc.data, point, shape=pixels.shape), f"{codec_id} decoder output")
+            t2 = time.perf_counter()
+            if rec.shape != pixels.shape:
+                raise BenchError(f"{codec_id} decoded {rec.shape}, expected {pixels.shape}")
+        except Exception as e:  # noqa: BLE001 - recorded, the run goes on
+            out["failures"].append(_failure("encode", image_name, codec_id, point, None, e))
+            return out
+        adapter, aver, lver = codec_identity(codec_id)
+        h, w = pixels.shape[:2]
+        out["encoding"] = {
+            "key": key, "image": image_name, "image_sha256": image_sha256, "width": w, "height": h,
+            "codec": codec_id, "point_index": point_index, "point": json.dumps(point), "adapter": adapter,
+            "adapter_version": aver, "codec_version": lver, "params": json.dumps(c.adapter.params, sort_keys=True),
+            "bytes": len(enc.data), "rate_bytes": enc.rate_bytes, "bpp": 8.0 * enc.rate_bytes / (h * w),
+            "encode_s": t1 - t0, "decode_s": t2 - t1, "recon_sha256": pixel_sha256(rec),
+            "info": json.dumps(enc.info, default=str)}
+        out["bitstream"], out["recon_png"], recon = enc.data, png_bytes(rec), rec
+    for name in metric_names:
+        try:
+            t0 = time.perf_counter()
+            v = M.score(name, pixels, recon)
+            out["scores"].append({"encoding_key": key, "metric": name, "metric_version": M.version_key(name),
+                                  "value": v, "seconds": time.perf_counter() - t0})
+        except Exception as e:  # noqa: BLE001
+            out["failures"].append(_failure("metric", image_name, codec_id, point, name, e))
+    for ext in extractors:
+        from ..metrics.sets import features
+
+        try:
+            out["features"][ext] = features(recon, ext)
+        except Exception as e:  # noqa: BLE001
+            out["failures"].append(_failure("features", image_name, codec_id, point, ext, e))
+    return out
