@@ -69,17 +69,17 @@ def cmd_list(args):
             except BenchError as e:
                 print(f"{cid:22s} error: {e}")
     elif args.what == "metrics":
-        from .metrics.table import ROWS
+        from . import metrics as M
 
-        for m in ROWS:
+        for m in M.rows():
             arrow = "higher" if m.higher_is_better else "lower"
-            print(f"{m.name:14s} {m.kind:3s} {arrow:6s} {m.backend:15s} {m.colour}")
+            origin = "" if m.origin == "built-in" else f"  [{m.origin}]"
+            print(f"{m.name:14s} {m.kind:3s} {arrow:6s} {m.backend:15s} {m.colour}{origin}")
         if args.check:
-            from . import metrics as M
             from . import weights
 
             weights.configure()
-            for m in ROWS:
+            for m in M.rows():
                 ok, why = M.availability(m)
                 print(f"{m.name:14s} {'available' if ok else 'unavailable: ' + why}")
     else:

@@ -65,3 +65,16 @@ class StuckInC(PillowJpeg):
             signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
             time.sleep(120)
         return super().encode(pixels, point)
+
+
+def mean_abs_error(ref, dist, scale=1.0):
+    """A metric as a researcher would write it: uint8 arrays in, a float out."""
+    return scale * float(np.mean(np.abs(ref.astype(np.float64) - dist.astype(np.float64))))
+
+
+def metric_rows():
+    """What a `percept_bench.metrics` entry point may return: rows of the metric table."""
+    from bench.metrics.table import Metric
+
+    return [Metric("mae-plugin", "fr", False, (0, 255), "RGB", "[0,255]", "module:plugin_example",
+                   "plugin_example:mean_abs_error", ideal=0.0, note="mean absolute error, from an entry point")]

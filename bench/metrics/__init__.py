@@ -15,20 +15,45 @@ from importlib.metadata import version as dist_version
 
 import numpy as np
 
-from ..errors import BenchError, MetricError, MetricUnavailable, UnknownName
+from ..errors import BenchError, CardError, MetricError, MetricUnavailable, UnknownName
 from .table import ROWS, Metric
 
 METRICS: dict[str, Metric] = {m.name: m for m in ROWS}
+_PLUGINS_FROM: tuple | None = None  # the card roots the plugin rows were read from
+
+
+def rows() -> list[Metric]:
+    """Every row: the built-in table, then plugins (entry points, metric cards), read once per
+    process and again when BENCH_CARDS changes."""
+    global _PLUGINS_FROM
+    import os
+
+    key = (os.environ.get("BENCH_CARDS", ""),)
+    if _PLUGINS_FROM != key:
+        from .plugins import plugin_rows
+
+        for n in [n for n, m in METRICS.items() if m.origin != "built-in"]:
+            del METRICS[n]
+        _PLUGINS_FROM = key
+        for m in plugin_rows():
+            if m.name in METRICS:
+                _PLUGINS_FROM = None
+                raise CardError(f"{m.origin}: metric {m.name!r} already exists ({METRICS[m.name].origin}); "
+                                "a plugin cannot replace a row, give it another name")
+            METRICS[m.name] = m
+    return list(METRICS.values())
 
 
 def get(name: str) -> Metric:
+    if name not in METRICS or _PLUGINS_FROM is None:
+        rows()
     if name not in METRICS:
         raise UnknownName("metric", name, METRICS)
     return METRICS[name]
 
 
 def names(kind: str | None = None) -> list[str]:
-    return [m.name for m in ROWS if kind is None or m.kind == kind]
+    return [m.name for m in rows() if kind is None or m.kind == kind]
 
 
 @functools.lru_cache(maxsize=None)
@@ -37,6 +62,17 @@ def backend_version(backend: str) -> str:
         import numpy
 
         return numpy.__version__
+    if backend.startswith("module:"):  # a plugin module outside any distribution: its code is its version
+        import importlib.util
+
+        from ..images import file_sha256
+
+        spec = importlib.util.find_spec(backend[7:])
+        if spec is None or not spec.origin:
+            raise MetricUnavailable(f"module {backend[7:]!r} not importable; put it on PYTHONPATH or install it")
+        from pathlib import Path
+
+        return "sha256 " + file_sha256(Path(spec.origin))[:16]
     try:
         return dist_version(backend)
     except PackageNotFoundError:

@@ -26,6 +26,7 @@ class Metric:
     version: str = "1"
     note: str = ""
     unit: str = ""  # axis and table unit ("dB"); empty for unitless scores
+    origin: str = "built-in"  # or the metric card / entry point it came from
 
     @property
     def label(self) -> str:
