@@ -59,8 +59,9 @@ def test_cheap_readme_commands_run_verbatim(cmd, tmp_path, monkeypatch, astronau
     assert main(shlex.split(cmd)[1:]) == 0, capsys.readouterr().err
 
 
-def test_readme_match_command_with_a_dataset_image_name(capsys):
+def test_readme_match_command_with_a_dataset_image_name(capsys, monkeypatch):
     need(KODAK, "Kodak images")
+    monkeypatch.setenv("BENCH_DATA_DIR", str(KODAK.parent))
     cmd = next(c for c in readme_commands() if c.startswith("bench match"))
     assert "--image kodim05 " in cmd + " " and "--dataset kodak" in cmd
     assert main(shlex.split(cmd)[1:]) == 0
