@@ -196,6 +196,15 @@ def cmd_report(args):
     return EXIT_OK
 
 
+def cmd_validate(args):
+    from .runner.validate import table, validate
+
+    rs, results = validate(args.card, args.metric or ["psnr", "ssim", "ms-ssim"], resamples=args.resamples,
+                           seed=args.seed, data_dir=args.data_dir)
+    print(table(rs, results), end="")
+    return EXIT_OK
+
+
 def cmd_train(args):
     from .models.train import TrainConfig, train
 
@@ -353,6 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--data-dir")
     rp.add_argument("--run", type=int)
     rp.set_defaults(fn=cmd_report)
+    va = sub.add_parser("validate-metrics", help="agreement of metrics with human ratings (SROCC, KROCC, PLCC, 2AFC)")
+    va.add_argument("card", help="a rated-set card (TOML): csv, csv-2afc, tid2013, kadid10k or bapps-2afc format")
+    va.add_argument("--metric", action="append", help="full-reference metric (repeatable; default psnr, ssim, ms-ssim)")
+    va.add_argument("--resamples", type=int, default=1000)
+    va.add_argument("--seed", type=int, default=0)
+    va.add_argument("--data-dir", help="where references/metric_human_correlations.csv lies (env BENCH_DATA_DIR)")
+    va.set_defaults(fn=cmd_validate)
     im = sub.add_parser("import", help="add published curves (CompressAI JSON, tensorflow-compression txt) to a run")
     im.add_argument("files", nargs="+")
     im.add_argument("--run", required=True, help="the run directory (holding bench.sqlite)")

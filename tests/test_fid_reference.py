@@ -28,10 +28,14 @@ def random_inception(tmp_path, monkeypatch):
     hub.mkdir(parents=True)
     sd = net.state_dict()
     torch.save(sd, hub / "pt_inception-2015-12-05-6726825d.pth")
+    from bench import weights
+
     monkeypatch.setenv("BENCH_WEIGHTS", str(tmp_path / "torch"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # weights.configure() exports it: restore it after
     sets._inception.cache_clear()
     yield sd
     sets._inception.cache_clear()
+    weights._configured = None  # the next configure() points torch.hub back at the real weights
 
 
 def test_standard_inception_path_loads_the_named_file(random_inception, astronaut):
