@@ -3,7 +3,7 @@
 Card example (codecs/jpeg.toml):
     adapter = "imagecodecs"
     [params]
-    format = "jpeg8"                 # imagecodecs codec: jpeg8, jpeg2k, webp, avif, jpegxl
+    format = "jpeg8"                 # imagecodecs codec: jpeg8, jpeg2k, webp, avif, jpegxl, png
     encode = { optimize = true }     # keyword arguments passed to <format>_encode
     [ladder]
     param = "level"                  # the keyword the rate point is passed as
@@ -26,6 +26,7 @@ FORMATS = {
     "webp": ("libwebp", True),
     "avif": ("libavif", True),
     "jpegxl": ("libjxl", True),
+    "png": ("zlib", False),  # lossless: the `identity` card (the originals through the pipeline)
 }
 
 
