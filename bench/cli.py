@@ -205,6 +205,34 @@ def cmd_validate(args):
     return EXIT_OK
 
 
+def cmd_analyze(args):
+    from .runner import analyze as A
+
+    if args.what == "disagreement":
+        text, files, _ = A.disagreement(args.dir, fmt=args.format, out=args.out, metrics=args.metric, run_id=args.run)
+    elif args.what == "realism":
+        text, files = A.realism(args.dir, distortion=args.distortion, realism_metric=args.realism, fmt=args.format,
+                                out=args.out, run_id=args.run)
+    else:
+        if not (args.image and args.codec and args.point is not None):
+            raise BenchError("bench analyze probe needs --image, --codec and --point (the rate point index)")
+        res, files, box = A.probe(args.dir, image=args.image, codec=args.codec, point=args.point, metrics=args.metric,
+                                  steps=args.steps, step=args.step, seed=args.seed, out=args.out, run_id=args.run)
+        from .report.tables import grid_table
+
+        watched = list(res[0].scores)
+        body = [[t.probed, f"{t.gameability:.4g}"] + [f"{t.gain(m):+.4g}" for m in watched] for t in res]
+        text = grid_table(f"Blind-spot probe: {args.image}, {args.codec} point {args.point}, region {box}",
+                          ["probed", "gameability"] + [f"final change {m}" for m in watched], body, args.format,
+                          [f"{args.steps} signed-gradient steps of {args.step:g} grey levels on the decoded pixels "
+                           f"(seed {args.seed}); changes toward better in each metric's units; gameability = the largest "
+                           "share of its error the probed metric sheds while most other metrics are worse than at "
+                           "the start."])
+    print(text, end="")
+    print("\n".join(str(f) for f in files), file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_train(args):
     from .models.train import TrainConfig, train
 
@@ -369,6 +397,23 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--seed", type=int, default=0)
     va.add_argument("--data-dir", help="where references/metric_human_correlations.csv lies (env BENCH_DATA_DIR)")
     va.set_defaults(fn=cmd_validate)
+    an = sub.add_parser("analyze", help="perception analyses: metric disagreement, rate-distortion-realism, "
+                                        "blind-spot probe")
+    an.add_argument("what", choices=["disagreement", "realism", "probe"])
+    an.add_argument("dir")
+    an.add_argument("--format", choices=TABLE_FORMATS, default="md")
+    an.add_argument("--out", help="directory for the figure (default: the run directory)")
+    an.add_argument("--metric", action="append", help="disagreement / probe: these metrics (repeatable)")
+    an.add_argument("--distortion", default="psnr", help="realism: the distortion metric (default psnr)")
+    an.add_argument("--realism", default="niqe", help="realism: the no-reference metric (default niqe)")
+    an.add_argument("--image", help="probe: the image")
+    an.add_argument("--codec", help="probe: the codec")
+    an.add_argument("--point", type=int, help="probe: the rate point index")
+    an.add_argument("--steps", type=int, default=40, help="probe: gradient steps (at most 500)")
+    an.add_argument("--step", type=float, default=0.5, help="probe: step size in grey levels (at most 8)")
+    an.add_argument("--seed", type=int, default=0)
+    an.add_argument("--run", type=int)
+    an.set_defaults(fn=cmd_analyze)
     im = sub.add_parser("import", help="add published curves (CompressAI JSON, tensorflow-compression txt) to a run")
     im.add_argument("files", nargs="+")
     im.add_argument("--run", required=True, help="the run directory (holding bench.sqlite)")

@@ -78,3 +78,8 @@ def metric_rows():
 
     return [Metric("mae-plugin", "fr", False, (0, 255), "RGB", "[0,255]", "module:plugin_example",
                    "plugin_example:mean_abs_error", ideal=0.0, note="mean absolute error, from an entry point")]
+
+
+def sharpness(img):
+    """A no-reference score: mean absolute horizontal gradient (a stand-in for NIQE in tests)."""
+    return float(np.mean(np.abs(np.diff(img.astype(np.float64), axis=1))))

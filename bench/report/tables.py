@@ -240,3 +240,32 @@ def write_default(out: Path, lb: Leaderboard, title: str, cvs: dict) -> str:
                 w.writerow([c, m, i, json.dumps(p), f"{b:.6f}", f"{v:.6f}",
                             "published curve" if cv.source else "mean over images", cv.source or ""])
     return md
+
+
+def grid_table(title: str, header: list, body: list, fmt: str, notes=()) -> str:
+    """A plain table (header + rows of cells) in any of FORMATS, for the analyses' outputs."""
+    notes = list(notes)
+    if fmt == "md":
+        return "\n".join([f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                         + ["| " + " | ".join(str(c) for c in r) + " |" for r in body] + [""] + notes) + "\n"
+    if fmt == "latex":
+        rows = [" & ".join(tex_escape(c) for c in r) + r" \\" for r in body]
+        return "\n".join([r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(title)}}}",
+                          rf"\begin{{tabular}}{{l{'r' * (len(header) - 1)}}}", r"\toprule",
+                          " & ".join(tex_escape(h) for h in header) + r" \\", r"\midrule", *rows, r"\bottomrule",
+                          r"\end{tabular}", *[tex_escape(n) + r"\par" for n in notes], r"\end{table}"]) + "\n"
+    if fmt == "html":
+        e = html.escape
+        return (f"<table class=\"analysis\"><caption><strong>{e(title)}</strong>"
+                + "".join(f"<p>{e(n)}</p>" for n in notes) + "</caption><thead><tr>"
+                + "".join(f"<th scope=\"col\">{e(h)}</th>" for h in header) + "</tr></thead><tbody>"
+                + "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in body)
+                + "</tbody></table>\n")
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(body)
+        return buf.getvalue()
+    return json.dumps({"title": title, "notes": notes, "rows": [dict(zip(header, r)) for r in body]}, indent=2,
+                      default=str) + "\n"

@@ -1,0 +1,127 @@
+"""`bench analyze disagreement | realism | probe RUN`: the perception analyses of a stored run,
+written as a table (any format of `bench table`) and a figure beside the run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .. import metrics as M
+from ..errors import BenchError
+from . import task as T
+from .run import leaderboard
+from .store import Store
+
+
+def _trained_for(man: dict, codecs) -> dict:
+    out = {}
+    for c in codecs:
+        card = man.get("codec_cards", {}).get(c) or {}
+        tf = card.get("trained_for")
+        if tf is None:
+            try:
+                tf = T.codec(c).card.get("trained_for")
+            except BenchError:
+                tf = None
+        if tf:
+            out[c] = list(tf)
+    return out
+
+
+def _corr(c) -> list:
+    """(spearman, kendall, n) as table cells; n/a when there was too little to correlate."""
+    return [f"{c[0]:+.3f}", f"{c[1]:+.3f}", c[2]] if c else ["n/a", "n/a", 0]
+
+
+def disagreement(run_dir, *, fmt: str = "md", out=None, metrics=None, run_id=None) -> tuple[str, list]:
+    from ..analysis.perception import disagreement as analyse
+    from ..report.analysis import heatmap
+    from ..report.tables import grid_table
+
+    store = Store(run_dir, create=False)
+    lb, title, cvs, man = leaderboard(store, run_id, metrics=metrics, resamples=0)
+    ms = list(dict.fromkeys(c.metric for c in lb.columns))
+    if len(ms) < 2:
+        raise BenchError("disagreement needs at least two metrics in the run")
+    ours = {k: v for k, v in cvs.items() if v.source is None}
+    bd = {(c, col.metric): lb.cells[(c, col.key)].value for c in lb.rows for col in lb.columns
+          if col.kind == "bd_rate" and c not in lb.sources}
+    d = analyse(ours, bd, ms, _trained_for(man, {c for c, _ in bd}))
+    header = ["metric A", "metric B", "BD-rate Spearman", "BD-rate Kendall", "codecs",
+              "per-image Spearman", "per-image Kendall", "samples"]
+    body = []
+    for m1 in ms:
+        for m2 in ms[ms.index(m1) + 1:]:
+            b = d.bd_corr.get((m1, m2))
+            i = d.image_corr.get((m1, m2))
+            body.append([m1, m2, *_corr(b), *_corr(i)])
+    notes = [f"Rank correlations over codecs of their BD-rates vs {lb.options.anchor}, and over (image, codec) "
+             f"scores at a matched rate per image (median {d.matched_bpp:.3f} bpp; each image's own curve, pchip in log "
+             "rate); "
+             "scores on quality axes, so +1 = the metrics agree, -1 = they invert."
+             if d.matched_bpp else "No rate is shared by every codec: per-image correlations not computed."]
+    notes += [f"Rank spread {s} for {c}: best on {b}, worst on {w}." for c, s, b, w in d.movers[:3] if s > 0]
+    for c, t, rt, rh, gap, flag in d.trained:
+        notes.append(f"{c} (trained for {', '.join(t)}): mean rank {rt:.1f} there, {rh:.1f} on held-out metrics "
+                     f"(gap {gap:+.1f}){' — FLAG: wins only where it was trained' if flag else ''}.")
+    text = grid_table(f"Metric disagreement: {title}", header, body, fmt, notes)
+    out = Path(out) if out else store.dir
+    out.mkdir(parents=True, exist_ok=True)
+    files = heatmap(out / "disagreement", d)
+    return text, files, d
+
+
+def realism(run_dir, *, distortion: str, realism_metric: str, fmt: str = "md", out=None, run_id=None):
+    from ..analysis.perception import realism as analyse
+    from ..report.analysis import realism_plot
+    from ..report.tables import grid_table
+
+    if M.get(realism_metric).kind != "nr":
+        raise BenchError(f"--realism {realism_metric}: a no-reference metric (e.g. niqe, brisque)")
+    store = Store(run_dir, create=False)
+    lb, title, cvs, man = leaderboard(store, run_id, resamples=0)
+    for m in (distortion, realism_metric):
+        if not any(k[1] == m for k in cvs):
+            raise BenchError(f"{m}: not scored in this run; rerun `bench run` with --metric {m}")
+    pts, ref = analyse({k: v for k, v in cvs.items() if v.source is None}, distortion, realism_metric)
+    if ref is None:
+        raise BenchError("no `identity` codec in this run: add --codec identity to `bench run` so the originals' "
+                         f"{realism_metric} is measured through the same pipeline")
+    r = M.get(realism_metric)
+    body = [[p.codec, p.point_index, f"{p.bpp:.4f}", f"{p.distortion:.4f}", f"{p.realism:.4f}",
+             f"{p.realism - ref:+.4f}"] for p in pts]
+    header = ["codec", "point", "bpp", distortion, realism_metric, f"{realism_metric} - originals"]
+    notes = [f"Originals ({'identity codec'}): {realism_metric} = {ref:.4f} "
+             f"({'higher' if r.higher_is_better else 'lower'} is more natural by this metric)."]
+    text = grid_table(f"Rate-distortion-realism: {title}", header, body, fmt, notes)
+    out = Path(out) if out else store.dir
+    out.mkdir(parents=True, exist_ok=True)
+    return text, realism_plot(out / f"realism_{distortion}_{realism_metric}", pts, ref, distortion, realism_metric)
+
+
+def probe(run_dir, *, image: str, codec: str, point: int, metrics=None, steps: int = 40, step: float = 0.5,
+          seed: int = 0, size: int = 192, out=None, data_dir=None, run_id=None):
+    """Gradient steps on one decoded image's pixels that improve one metric, the others recorded."""
+    from ..analysis.probe import run_probe
+    from ..datasets import resolve
+    from ..images import read_image
+    from ..report.analysis import probe_plot
+    from ..report.crops import detailed_box
+    from .run import _run_row
+
+    store = Store(run_dir, create=False)
+    row = _run_row(store, run_id)
+    man = json.loads(row["manifest"])
+    enc = next((e for e in store.encodings_of(row["run_id"])
+                if e["image"] == image and e["codec"] == codec and e["point_index"] == point), None)
+    if enc is None:
+        raise BenchError(f"no encoding of {image} by {codec} at point {point} in run {row['run_id']}")
+    ds = resolve(man.get("dataset_source") or man["dataset"], data_dir or man.get("data_dir"), [image])
+    ref = read_image(ds.files[0]).pixels
+    rec = read_image(store.recon_path(enc["recon_sha256"])).pixels
+    x, y, w, h = detailed_box(ref, size)
+    ref, rec = ref[y:y + h, x:x + w], rec[y:y + h, x:x + w]
+    result = run_probe(ref, rec, metrics or ["psnr", "ms-ssim", "lpips", "dists"], steps=steps, step=step, seed=seed)
+    out = Path(out) if out else store.dir
+    out.mkdir(parents=True, exist_ok=True)
+    files = probe_plot(out / f"probe_{image}_{codec}_{point}", result, rec)
+    return result, files, (x, y, w, h)
