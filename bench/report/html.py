@@ -29,7 +29,8 @@ def data_uri(path: Path) -> str:
 
 
 def page(*, title: str, table_html: str, figures: list[tuple[str, Path]], crops: tuple | None,
-         failures: list[dict], skipped: dict, manifest: dict, warnings: list[str]) -> str:
+         failures: list[dict], skipped: dict, manifest: dict, warnings: list[str], analyses=()) -> str:
+    """analyses: (heading, table html, figure path or None) sections after the crops."""
     e = html.escape
     parts = [f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
              f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style>"
@@ -47,6 +48,10 @@ def page(*, title: str, table_html: str, figures: list[tuple[str, Path]], crops:
                      + "<br>".join(e(x) for x in lines) + "</figcaption></figure>")
     else:
         parts.append("<p class=\"note\">No crops: run <code>bench report RUN --image NAME --bpp X</code>.</p>")
+    for heading, table, fig in analyses:
+        parts.append(f"<h2>{e(heading)}</h2>\n{table}")
+        if fig is not None:
+            parts.append(f"<figure><img src=\"{data_uri(fig)}\" alt=\"{e(heading)}\"></figure>")
     parts.append("<h2>Failures and skipped items</h2>")
     if skipped:
         parts.append("<ul>" + "".join(f"<li>skipped {e(k)}: {e(str(v))}</li>" for k, v in skipped.items()) + "</ul>")

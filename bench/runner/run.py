@@ -490,11 +490,34 @@ def report(run_dir, out=None, *, image: str | None = None, bpp: float | None = N
             files, lines = crops(run_dir, image, bpp if bpp is not None else 0.25, out=tmp, data_dir=data_dir,
                                  run_id=run_id)
             crop = (next(f for f in files if f.suffix == ".png" and f.parent == tmp), lines)
-        text = page(title=title, table_html=html_table(lb, title),
+        text = page(title=title, table_html=html_table(lb, title), analyses=_analyses(run_dir, run_id, names, tmp),
                     figures=[("All metrics against rate; shaded: inter-quartile range over images; MS-SSIM in dB. "
                               "Dotted: imported published curves.", figs[0])],
                     crops=crop, failures=store.failures_of(row["run_id"]), skipped=man.get("skipped", {}),
                     manifest={**man, "provenance": lb.provenance}, warnings=lb.provenance.get("warnings", []))
     out = Path(out) if out else store.dir / "report.html"
     atomic_write(out, text.encode())
+    return out
+
+
+def _analyses(run_dir, run_id, names, tmp: Path) -> list:
+    """The perception analyses the run allows, for the HTML report: disagreement (two or more
+    metrics) and realism (an `identity` codec and a no-reference metric)."""
+    from . import analyze
+
+    out = []
+    if len(names) >= 2:
+        html, files, _ = analyze.disagreement(run_dir, fmt="html", out=tmp, run_id=run_id)
+        out.append(("Metric disagreement", html, next(f for f in files if f.suffix == ".png")))
+    nr = [m for m in names if M.get(m).kind == "nr"]
+    fr = [m for m in names if M.get(m).kind == "fr"]
+    if nr and fr:
+        try:
+            html, files = analyze.realism(run_dir, distortion=fr[0], realism_metric=nr[0], fmt="html", out=tmp,
+                                          run_id=run_id)
+            out.append(("Rate-distortion-realism", html, next(f for f in files if f.suffix == ".png")))
+        except BenchError as e:  # no identity codec in this run: say so in the report
+            import html as _html
+
+            out.append(("Rate-distortion-realism", f"<p class=\"note\">{_html.escape(str(e))}</p>", None))
     return out
