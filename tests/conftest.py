@@ -41,6 +41,29 @@ def astronaut():
     return np.ascontiguousarray(data.astronaut())
 
 
+def installed_plugin(monkeypatch, site, dist: str, group: str, entry: str):
+    """An installed distribution with one entry point, as pip would leave it on sys.path (plus the
+    tests folder, where the plugin's code lives)."""
+    di = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+    di.mkdir(parents=True)
+    (di / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (di / "entry_points.txt").write_text(f"[{group}]\n{entry}\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def three_crops(tmp_path_factory, astronaut):
+    """Three 192x176 crops of the astronaut (i0, i1, i2): a small multi-image dataset."""
+    from PIL import Image
+
+    d = tmp_path_factory.mktemp("three") / "imgs"
+    d.mkdir()
+    for i, (y, x) in enumerate([(0, 100), (300, 250), (150, 0)]):
+        Image.fromarray(astronaut[y:y + 176, x:x + 192]).save(d / f"i{i}.png")
+    return d
+
+
 @pytest.fixture
 def small_dir(tmp_path, astronaut):
     """Two small RGB PNGs (176x192 and 200x168: large enough for MS-SSIM)."""

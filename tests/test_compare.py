@@ -29,14 +29,9 @@ def degraded_cards(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, astronaut):
-    from PIL import Image
-
+def runs(tmp_path_factory, three_crops):
     base = tmp_path_factory.mktemp("gate")
-    imgs = base / "imgs"
-    imgs.mkdir()
-    for i, (y, x) in enumerate([(0, 100), (300, 250), (150, 0)]):
-        Image.fromarray(astronaut[y:y + 176, x:x + 192]).save(imgs / f"i{i}.png")
+    imgs = three_crops
     assert main(["run", "--dataset", str(imgs), "--out", str(base / "base"), *GRID]) == 0
     assert main(["run", "--dataset", str(imgs), "--out", str(base / "w2"), "--workers", "2", *GRID]) == 0
     import os

@@ -18,13 +18,9 @@ PUBLISHED = Path(__file__).parent / "data" / "published"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, astronaut):
-    base = tmp_path_factory.mktemp("fig")
-    d = base / "imgs"
-    d.mkdir()
-    for i, (y, x) in enumerate([(0, 100), (300, 250), (150, 0)]):
-        Image.fromarray(astronaut[y:y + 176, x:x + 192]).save(d / f"i{i}.png")
-    out = base / "out"
+def run(tmp_path_factory, three_crops):
+    d = three_crops
+    out = tmp_path_factory.mktemp("fig") / "out"
     assert main(["run", "--dataset", str(d), "--codec", "jpeg", "--codec", "jpeg2000", "--codec", "webp",
                  "--metric", "psnr", "--metric", "ms-ssim", "--out", str(out), "--no-progress"]) == 0
     assert main(["import", str(PUBLISHED / "compressai" / "bpg_444_x265_ycbcr.json"), "--run", str(out)]) == 0

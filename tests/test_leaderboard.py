@@ -32,16 +32,10 @@ def bj(fn, a, t, **kw):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, astronaut):
+def run(tmp_path_factory, three_crops):
     """Three small images x JPEG, JPEG 2000, WebP x PSNR, SSIM, PSNR-Y."""
-    from PIL import Image
-
-    base = tmp_path_factory.mktemp("lb")
-    d = base / "imgs"
-    d.mkdir()
-    for i, (y, x) in enumerate([(0, 100), (300, 250), (150, 0)]):
-        Image.fromarray(astronaut[y:y + 176, x:x + 192]).save(d / f"i{i}.png")
-    out = base / "out"
+    d = three_crops
+    out = tmp_path_factory.mktemp("lb") / "out"
     assert main(["run", "--dataset", str(d), "--codec", "jpeg", "--codec", "jpeg2000", "--codec", "webp",
                  "--metric", "psnr", "--metric", "ssim", "--metric", "psnr-y", "--out", str(out),
                  "--no-progress"]) == 0

@@ -51,13 +51,10 @@ def test_card_can_name_module_class(tmp_path, monkeypatch, astronaut, capsys):
 
 def test_entry_point_plugin_is_found_and_labelled(tmp_path, monkeypatch):
     """A distribution's entry point in the percept_bench.adapters group, as pip would install it."""
-    site = tmp_path / "site"
-    di = site / "pillow_jpeg_plugin-1.0.dist-info"
-    di.mkdir(parents=True)
-    (di / "METADATA").write_text("Metadata-Version: 2.1\nName: pillow-jpeg-plugin\nVersion: 1.0\n")
-    (di / "entry_points.txt").write_text("[percept_bench.adapters]\npillow-jpeg = plugin_example:PillowJpeg\n")
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    from conftest import installed_plugin
+
+    installed_plugin(monkeypatch, tmp_path / "site", "pillow-jpeg-plugin", "percept_bench.adapters",
+                     "pillow-jpeg = plugin_example:PillowJpeg")
     monkeypatch.setenv("BENCH_CARDS", str(_card(tmp_path, "pillow-jpeg")))
     c = load_codec("pj")
     assert c.origin.startswith("plugin (entry point percept_bench.adapters)")

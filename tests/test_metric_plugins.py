@@ -57,13 +57,10 @@ def test_metric_card_in_a_run_and_in_the_table(card_root, small_dir, tmp_path, c
 
 
 def test_entry_point_plugin(tmp_path, monkeypatch, astronaut):
-    site = tmp_path / "site"
-    di = site / "mae_plugin-1.0.dist-info"
-    di.mkdir(parents=True)
-    (di / "METADATA").write_text("Metadata-Version: 2.1\nName: mae-plugin\nVersion: 1.0\n")
-    (di / "entry_points.txt").write_text("[percept_bench.metrics]\nmae = plugin_example:metric_rows\n")
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.syspath_prepend(str(TESTS))
+    from conftest import installed_plugin
+
+    installed_plugin(monkeypatch, tmp_path / "site", "mae-plugin", "percept_bench.metrics",
+                     "mae = plugin_example:metric_rows")
     monkeypatch.setenv("BENCH_CARDS", str(tmp_path / "nothing"))  # a fresh scan
     m = M.get("mae-plugin")
     assert m.origin.startswith("plugin (entry point percept_bench.metrics") and not m.higher_is_better
