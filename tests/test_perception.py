@@ -91,6 +91,8 @@ def test_analyses_through_the_cli(nr_card, small_dir, tmp_path, capsys):
                  "--codec", "webp", "--metric", "psnr", "--metric", "ssim", "--metric", "sharp", "--anchor", "jpeg2000",
                  "--out", str(out), "--no-progress"]) == 0
     capsys.readouterr()
+    md = (out / "leaderboard.md").read_text()
+    assert "| identity" not in md and "identity: one rate point, a reference level rather than a curve" in md
     assert main(["analyze", "disagreement", str(out), "--metric", "psnr", "--metric", "ssim"]) == 0
     text = capsys.readouterr().out
     assert "| psnr | ssim |" in text and (out / "disagreement.png").is_file()

@@ -60,6 +60,8 @@ class Leaderboard:
     bpp_range: dict
     notes: list = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
+    levels: dict = field(default_factory=dict)  # metric -> (codec, value) of one-point reference codecs
+    all_curves: dict = field(default_factory=dict)  # every curve, reference levels included
 
     def row_label(self, codec: str) -> str:
         tags = (["anchor"] if codec == self.options.anchor else []) + (["published"] if codec in self.sources else [])

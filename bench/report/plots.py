@@ -56,8 +56,12 @@ def _rc(font: float) -> dict:
             "pgf.rcfonts": False}
 
 
-def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bool, spread: bool) -> int:
+def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bool, spread: bool,
+          levels: dict | None = None) -> int:
     n = 0
+    if levels and metric in levels and M.get(metric).kind == "nr":  # e.g. the originals' NIQE
+        c, v = levels[metric]
+        ax.axhline(v, color="0.4", ls="-.", lw=1, label=f"{c} (reference level)")
     f = msssim_db if (db and metric.startswith("ms-ssim")) else (lambda v: np.asarray(v, dtype=float))
     for c in sorted({c for c, _ in cvs}):
         cv = cvs.get((c, metric))
@@ -77,6 +81,7 @@ def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bo
         right = max(ours) * 1.15
         ax.set_xlim(left=None if log_rate else 0, right=right)
         ys = [y for (c, m), cv in cvs.items() if m == metric for b, y in zip(cv.bpp, f(cv.value)) if b <= right]
+        ys += [levels[metric][1]] if levels and metric in levels and M.get(metric).kind == "nr" else []
         pad = 0.05 * (max(ys) - min(ys) or 1)
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
     if log_rate:
@@ -88,7 +93,7 @@ def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bo
 
 def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | None, title: str | None = None,
              preset: str = "default", formats=("png", "pdf"), grid: bool = False, msssim_in_db: bool = False,
-             log_rate: bool = False, spread: bool = False, stem: str = "rd") -> list[Path]:
+             log_rate: bool = False, spread: bool = False, stem: str = "rd", levels: dict | None = None) -> list[Path]:
     """One figure per metric (rd_<metric>.<fmt>), or one grid figure of all of them (rd_grid.<fmt>)."""
     import matplotlib
 
@@ -106,10 +111,14 @@ def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | Non
             fig, axes = plt.subplots(rows, cols, figsize=(w if preset != "paper" else 3.5 * min(cols, 2),
                                                          h * rows * (0.9 if cols > 1 else 1)), squeeze=False)
             for ax, m in zip(axes.flat, metric_names):
-                _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread)
+                _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread, levels)
             for ax in list(axes.flat)[n:]:
                 ax.set_visible(False)
-            handles, labels = axes.flat[0].get_legend_handles_labels()
+            seen = {}
+            for ax in axes.flat:
+                for hnd, lab in zip(*ax.get_legend_handles_labels()):
+                    seen.setdefault(lab, hnd)
+            labels, handles = list(seen), list(seen.values())
             fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False,
                        bbox_to_anchor=(0.5, 0.0))
             legend_in = (math.ceil(len(labels) / 4) * 1.5 * font + 6) / 72  # legend rows, in inches
@@ -119,7 +128,7 @@ def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | Non
             figs = []
             for m in metric_names:
                 fig, ax = plt.subplots(figsize=(w, h))
-                _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread)
+                _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread, levels)
                 if title and preset in ("default", "slides"):
                     ax.set_title(f"{title}: {M.get(m).label}")
                 ax.legend(frameon=False)

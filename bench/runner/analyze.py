@@ -80,9 +80,9 @@ def realism(run_dir, *, distortion: str, realism_metric: str, fmt: str = "md", o
     store = Store(run_dir, create=False)
     lb, title, cvs, man = leaderboard(store, run_id, resamples=0)
     for m in (distortion, realism_metric):
-        if not any(k[1] == m for k in cvs):
+        if not any(k[1] == m for k in lb.all_curves):
             raise BenchError(f"{m}: not scored in this run; rerun `bench run` with --metric {m}")
-    pts, ref = analyse({k: v for k, v in cvs.items() if v.source is None}, distortion, realism_metric)
+    pts, ref = analyse({k: v for k, v in lb.all_curves.items() if v.source is None}, distortion, realism_metric)
     if ref is None:
         raise BenchError("no `identity` codec in this run: add --codec identity to `bench run` so the originals' "
                          f"{realism_metric} is measured through the same pipeline")

@@ -339,7 +339,17 @@ def leaderboard(store: Store, run_id: int | None = None, **options):
         raise BenchError(f"anchor {options['anchor']!r} has no results in this run; valid: "
                          f"{', '.join(sorted({c for c, _ in cvs}))}")
     prov = provenance(store, row, man, encs)
-    lb = build(cvs, Options(**options), prov)
+    # a codec with one rate point (the `identity` card: the originals) is a reference level, not a curve
+    single = {c for c in {c for c, _ in cvs} if c != options["anchor"]
+              and all(len(cv.bpp) <= 1 for (cc, _), cv in cvs.items() if cc == c)}
+    ranked = {k: v for k, v in cvs.items() if k[0] not in single}
+    lb = build(ranked, Options(**options), prov)
+    lb.all_curves = cvs
+    lb.levels = {m: (c, cv.value[0]) for (c, m), cv in cvs.items() if c in single and cv.value}
+    for c in sorted(single):
+        vals = ", ".join(f"{m} {cv.value[0]:.4g}" for (cc, m), cv in cvs.items() if cc == c and cv.value)
+        lb.notes.append(f"{c}: one rate point, a reference level rather than a curve (not ranked): {vals}.")
+    cvs = ranked
     dropped = sum(cv.dropped for cv in cvs.values())
     if dropped:
         lb.notes.append(f"Incomplete rate points dropped from curves: {dropped} (see failures).")
@@ -364,7 +374,7 @@ def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None
         md = markdown(lb, title)
     if plots:
         metric_names = list(dict.fromkeys(c.metric for c in lb.columns))
-        rd_plots(store.dir, cvs, metric_names, anchor=lb.options.anchor, title=man["dataset"])
+        rd_plots(store.dir, cvs, metric_names, anchor=lb.options.anchor, title=man["dataset"], levels=lb.levels)
     return md
 
 
@@ -411,7 +421,7 @@ def plot(run_dir, run_id: int | None = None, *, anchor=None, metrics=None, out=N
     names = list(dict.fromkeys(c.metric for c in lb.columns))
     out = Path(out) if out else store.dir
     out.mkdir(parents=True, exist_ok=True)
-    return rd_plots(out, cvs, names, anchor=lb.options.anchor, title=man["dataset"], **style)
+    return rd_plots(out, cvs, names, anchor=lb.options.anchor, title=man["dataset"], levels=lb.levels, **style)
 
 
 def crops(run_dir, image: str, bpp: float, *, box: str | None = None, codecs=None, out=None, data_dir=None,
@@ -484,7 +494,7 @@ def report(run_dir, out=None, *, image: str | None = None, bpp: float | None = N
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         tmp = Path(tmp)
         figs = rd_plots(tmp, cvs, names, anchor=lb.options.anchor, preset="paper-wide", formats=("png",),
-                        grid=True, msssim_in_db=True, spread=True)
+                        grid=True, msssim_in_db=True, spread=True, levels=lb.levels)
         crop = None
         if image is not None:
             files, lines = crops(run_dir, image, bpp if bpp is not None else 0.25, out=tmp, data_dir=data_dir,
