@@ -90,13 +90,13 @@ def probe_plot(stem: Path, trajectories, start: np.ndarray) -> list[Path]:
                                  gridspec_kw={"width_ratios": [2.2, 1, 1]})
         for row, t in zip(axes, trajectories):
             for m, vals in t.scores.items():
-                gains = [t.gain(m, k) for k in range(len(vals))]
+                shares = [t.error_removed(m, k) for k in range(len(vals))]
                 ax = row[0]
-                ax.plot(t.steps, gains, marker="o", ms=2, lw=1.6 if m == t.probed else 0.9,
+                ax.plot(t.steps, shares, marker="o", ms=2, lw=1.6 if m == t.probed else 0.9,
                         label=M.get(m).label + (" (probed)" if m == t.probed else ""))
             row[0].axhline(0, color="black", lw=0.6)
             row[0].set_xlabel("step")
-            row[0].set_ylabel("change toward better")
+            row[0].set_ylabel("share of error removed")
             row[0].set_title(f"improving {M.get(t.probed).label}: gameability {t.gameability:.3g}", fontsize=7)
             row[0].legend(fontsize=6, frameon=False)
             row[1].imshow(start)
