@@ -7,7 +7,15 @@ from bench.errors import UnknownName
 from bench.metrics.classic import psnr
 
 CLASSICAL = [c for c in list_codecs() if load_codec(c).card["adapter"] in ("imagecodecs", "heif-hevc", "vips-jpeg")
-             and load_codec(c).adapter.available()[0]]
+             and load_codec(c).adapter.available()[0] and len(load_codec(c).ladder) > 1]  # lossy ladders
+
+
+def test_identity_card_is_lossless(astronaut):
+    codec = load_codec("identity")
+    assert codec.ladder == [9]
+    img = np.ascontiguousarray(astronaut[:61, :97])
+    e = codec.adapter.encode(img, 9)
+    assert np.array_equal(codec.adapter.decode(e.data, 9), img)
 
 
 def _ladder_by_rate(codec, img):
