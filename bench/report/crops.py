@@ -77,7 +77,7 @@ def figure(out: Path, name: str, original: np.ndarray, crops: list[Crop], box, t
     written = []
     with plt.rc_context(_rc(8)):
         n_lines = 2 + (len(metric_names) + 1) // 2
-        fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, (1.9 + 0.13 * n_lines) * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, (2.0 + 0.17 * n_lines) * rows), squeeze=False)
         ax0 = axes.flat[0]
         ax0.imshow(original, interpolation="lanczos")
         ax0.add_patch(patches.Rectangle((x, y), w, h, fill=False, ec="#D55E00", lw=1.5))

@@ -451,7 +451,8 @@ def crops(run_dir, image: str, bpp: float, *, box: str | None = None, codecs=Non
             raise UnknownName("codec of this run", c, run_codecs)
     names = [m for m in man["metrics"] if m in man.get("metric_versions", {}) and M.get(m).kind != "set"]
     made, lines = [], []
-    for cid in codecs or run_codecs:
+    # a one-point reference codec (identity: the original itself) is shown as "original" already
+    for cid in codecs or [c for c in run_codecs if len(T.codec(c).ladder) > 1]:
         codec = T.codec(cid)
         if all(isinstance(p, (int, float)) for p in codec.ladder) and codec.adapter.available()[0]:
             m = match(cid, px, bpp=bpp)
