@@ -243,13 +243,16 @@ def _check_existing(path: Path) -> None:
     if not head:
         return  # an empty file (e.g. touched by hand): SQLite initialises it
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+        db = sqlite3.connect(path, timeout=60)
         try:
+            db.execute("PRAGMA busy_timeout=60000")
             ok = db.execute("PRAGMA quick_check").fetchone()[0]
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         finally:
             db.close()
-    except sqlite3.DatabaseError as e:
+    except sqlite3.OperationalError:
+        return  # busy or locked by a concurrent run (not damage): the store's own open waits for it
+    except sqlite3.DatabaseError as e:  # "file is not a database", "database disk image is malformed"
         raise StoreError(_unusable(path, e)) from None
     if ok != "ok":
         raise StoreError(_unusable(path, f"integrity check: {ok}"))
