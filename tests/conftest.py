@@ -1,4 +1,5 @@
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,22 @@ def astronaut():
     from skimage import data
 
     return np.ascontiguousarray(data.astronaut())
+
+
+class HTMLOutline(HTMLParser):
+    """Tags, text and resource references (src, href, ...) of an HTML document."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags, self.text, self.refs = [], [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.refs += [v for k, v in attrs if k in ("src", "href", "srcset", "poster", "data") and v]
+
+    def handle_data(self, data):
+        self.text.append(data)
 
 
 def installed_plugin(monkeypatch, site, dist: str, group: str, entry: str):

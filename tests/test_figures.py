@@ -4,11 +4,11 @@ import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HTMLOutline
 from PIL import Image
 
 from bench.cli import main
@@ -106,16 +106,6 @@ def test_detailed_box_finds_the_texture():
     assert (x, y, w, h) == (200, 120, 50, 50)
 
 
-class _Refs(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.refs, self.tags = [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self.refs += [v for k, v in attrs if k in ("src", "href", "srcset", "poster", "data") and v]
-
-
 @pytest.fixture(scope="module")
 def report(run, tmp_path_factory):
     out = tmp_path_factory.mktemp("rep") / "report.html"
@@ -125,8 +115,7 @@ def report(run, tmp_path_factory):
 
 def test_report_is_self_contained(report):
     text = report.read_text()
-    p = _Refs()
-    p.feed(text)
+    p = HTMLOutline(text)
     assert p.tags.count("table") >= 1 and "img" in p.tags and "script" not in p.tags
     assert p.refs and all(r.startswith("data:image/") for r in p.refs), [r[:40] for r in p.refs]
     assert not re.search(r"url\(\s*['\"]?https?:", text) and not re.search(r"(src|href)\s*=\s*['\"]?https?:", text)

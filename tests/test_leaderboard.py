@@ -6,12 +6,12 @@ import json
 import shutil
 import subprocess
 import warnings
-from html.parser import HTMLParser
 from pathlib import Path
 
 import bjontegaard
 import numpy as np
 import pytest
+from conftest import HTMLOutline
 
 import bench
 from bench.analysis import bootstrap as B
@@ -181,23 +181,10 @@ def test_markdown_cells_show_intervals_and_the_run_writes_manifest(run):
     assert "point" in (run / "rd_points.csv").read_text().splitlines()[0]
 
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags, self.text = [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
 def test_html_is_one_table_with_caption_and_provenance(run, capsys, tmp_path):
     out = tmp_path / "t.html"
     assert main(["table", str(run), "--out", str(out), "--sort", "psnr"]) == 0
-    p = _Tags()
-    p.feed(out.read_text())
+    p = HTMLOutline(out.read_text())
     assert p.tags.count("table") == 1 and p.tags.count("caption") == 1 and "strong" in p.tags
     text = "".join(p.text)
     assert "Provenance" in text and "files sha256 digest" in text and "bootstrap over images" in text

@@ -102,11 +102,10 @@ def probe(run_dir, *, image: str, codec: str, point: int, metrics=None, steps: i
           seed: int = 0, size: int = 192, out=None, data_dir=None, run_id=None):
     """Gradient steps on one decoded image's pixels that improve one metric, the others recorded."""
     from ..analysis.probe import run_probe
-    from ..datasets import resolve
     from ..images import read_image
     from ..report.analysis import probe_plot
     from ..report.crops import detailed_box
-    from .run import _run_row
+    from .run import _run_row, original
 
     store = Store(run_dir, create=False)
     row = _run_row(store, run_id)
@@ -115,8 +114,7 @@ def probe(run_dir, *, image: str, codec: str, point: int, metrics=None, steps: i
                 if e["image"] == image and e["codec"] == codec and e["point_index"] == point), None)
     if enc is None:
         raise BenchError(f"no encoding of {image} by {codec} at point {point} in run {row['run_id']}")
-    ds = resolve(man.get("dataset_source") or man["dataset"], data_dir or man.get("data_dir"), [image])
-    ref = read_image(ds.files[0]).pixels
+    ref = original(man, image, enc["image_sha256"], data_dir)
     rec = read_image(store.recon_path(enc["recon_sha256"])).pixels
     x, y, w, h = detailed_box(ref, size)
     ref, rec = ref[y:y + h, x:x + w], rec[y:y + h, x:x + w]

@@ -32,8 +32,8 @@ def _metric_of(key: str) -> str | None:
     return key if key in M.METRICS else None
 
 
-def read_compressai(path: Path) -> tuple[str, dict]:
-    """(description, {metric: (bpp, values)}) of a CompressAI result JSON."""
+def read_compressai(path: Path) -> tuple[str, str, dict]:
+    """(name, description, {metric: (bpp, values)}) of a CompressAI result JSON."""
     try:
         data = json.loads(Path(path).read_text())
         res = data["results"]
@@ -50,8 +50,8 @@ def read_compressai(path: Path) -> tuple[str, dict]:
             curves[m] = (bpp, [float(v) for v in vals])
     if not curves:
         raise BenchError(f"{path}: no metric we know among {', '.join(res)}")
-    desc = f"{data.get('name', Path(path).stem)}: {data.get('description', '')}".strip(": ")
-    return desc, curves
+    name = data.get("name", Path(path).stem)
+    return name, f"{name}: {data.get('description', '')}".strip(": "), curves
 
 
 def read_tfc(path: Path, metric: str | None = None) -> tuple[str, dict]:
@@ -93,7 +93,7 @@ def import_files(store, files, *, metric: str | None = None, name: str | None = 
         if not p.is_file():
             raise BenchError(f"{p}: no such file")
         if p.suffix == ".json":
-            desc, curves = read_compressai(p)
+            _, desc, curves = read_compressai(p)
             fmt = "CompressAI result JSON"
         else:
             desc, curves = read_tfc(p, metric)
@@ -177,8 +177,7 @@ def _curves_from_compressai(files) -> dict:
 
     out = {}
     for f in files:
-        desc, curves = read_compressai(f)
-        name = json.loads(Path(f).read_text()).get("name", Path(f).stem)
+        name, desc, curves = read_compressai(f)
         for m, (bpp, vals) in curves.items():
             out[(name, m)] = Curve(name, m, bpp, vals, list(range(len(bpp))), params=[None] * len(bpp), source=desc)
     return out
@@ -196,6 +195,7 @@ def load_side(path):
         raise CompareInputError(f"{p}: no such file or directory")
     try:
         if (p / "bench.sqlite").is_file():
+            from .run import scored_metrics
             from .store import Store
 
             st = Store(p, create=False)
@@ -203,7 +203,7 @@ def load_side(path):
             if row is None:
                 raise CompareInputError(f"{p}: the store holds no run")
             man = json.loads(row["manifest"])
-            names = [m for m in man["metrics"] if m in man.get("metric_versions", {})]
+            names = scored_metrics(man)
             encs = st.encodings_of(row["run_id"])
             cvs = curves(encs, st.records(row["run_id"]), names, st.set_scores_of(row["run_id"]))
             return Side(str(p), cvs, man.get("dataset"), {e["image_sha256"]: e["image"] for e in encs}, True)

@@ -289,6 +289,22 @@ def _run_row(store: Store, run_id: int | None):
     return row
 
 
+def scored_metrics(man: dict) -> list[str]:
+    """The metrics a run scored (those whose versions its manifest records), in its order."""
+    return [m for m in man["metrics"] if m in man.get("metric_versions", {})]
+
+
+def original(man: dict, image: str, sha256: str, data_dir=None):
+    """The untouched original of one of a run's images, found as the run found its dataset and
+    checked against the pixels the run encoded."""
+    ds = resolve(man.get("dataset_source") or man["dataset"], data_dir or man.get("data_dir"), [image])
+    img = read_image(ds.files[0])
+    if img.sha256 != sha256:
+        raise BenchError(f"{ds.files[0]}: its pixels differ from the image this run encoded; point --data-dir at the "
+                         "original files")
+    return img.pixels
+
+
 def provenance(store: Store, row, man: dict, encs: list) -> dict:
     """What the run's numbers depend on, for table captions and manifest.json."""
     import hashlib
@@ -321,7 +337,7 @@ def leaderboard(store: Store, run_id: int | None = None, **options):
 
     row = _run_row(store, run_id)
     man = json.loads(row["manifest"])
-    metric_names = [m for m in man["metrics"] if m in man.get("metric_versions", {})]
+    metric_names = scored_metrics(man)
     if options.get("metrics"):
         bad = [m for m in options["metrics"] if m not in metric_names]
         if bad:
@@ -429,7 +445,6 @@ def crops(run_dir, image: str, bpp: float, *, box: str | None = None, codecs=Non
     """`bench crops`: each codec's reconstruction of one image at (or nearest to) `bpp`, cropped and
     enlarged; returns (files written, one line per codec saying how its point was found)."""
     from ..analysis.match import match
-    from ..datasets import resolve
     from ..report.crops import Crop, detailed_box, figure, parse_box
 
     store = Store(run_dir, create=False)
@@ -439,17 +454,12 @@ def crops(run_dir, image: str, bpp: float, *, box: str | None = None, codecs=Non
     if not encs:
         names = sorted({e["image"] for e in store.encodings_of(row["run_id"])})
         raise BenchError(f"no image {image!r} in run {row['run_id']} of {store.dir}; valid: {', '.join(names)}")
-    ds = resolve(man.get("dataset_source") or man["dataset"], data_dir or man.get("data_dir"), [image])
-    original = read_image(ds.files[0])
-    if original.sha256 != encs[0]["image_sha256"]:
-        raise BenchError(f"{ds.files[0]}: its pixels differ from the image this run encoded; point --data-dir at the "
-                         "original files")
-    px = original.pixels
+    px = original(man, image, encs[0]["image_sha256"], data_dir)
     run_codecs = sorted({e["codec"] for e in encs})
     for c in codecs or []:
         if c not in run_codecs:
             raise UnknownName("codec of this run", c, run_codecs)
-    names = [m for m in man["metrics"] if m in man.get("metric_versions", {}) and M.get(m).kind != "set"]
+    names = [m for m in scored_metrics(man) if M.get(m).kind != "set"]
     made, lines = [], []
     # a one-point reference codec (identity: the original itself) is shown as "original" already
     for cid in codecs or [c for c in run_codecs if len(T.codec(c).ladder) > 1]:
