@@ -101,7 +101,7 @@ class Result:
     ci: tuple | None = None
     tol_bd: float = 0.0
     tol_point: float = 0.0
-    points: list = field(default_factory=list)  # (point, baseline, candidate, change toward worse, ci)
+    points: list = field(default_factory=list)  # (point, baseline, candidate, change toward worse, ci, tolerance)
     worst: tuple | None = None
     moved: list = field(default_factory=list)  # (image, change toward worse, averaged over shared points)
     reasons: list = field(default_factory=list)
@@ -157,25 +157,25 @@ def _cell(a, t, tol: Tolerances, resamples: int, seed: int) -> Result:
     shared = [(i, j) for i, p in enumerate(a.params) for j, q in enumerate(t.params) if p == q and p is not None]
     worse = 1.0 if not hib else -1.0  # change toward worse = sign * (candidate - baseline)
     for i, j in shared:
-        tp = tol.get(a.codec, a.metric, "point", a.value[i])
-        r.tol_point = tp
+        tp = tol.get(a.codec, a.metric, "point", a.value[i])  # a relative tolerance differs by point
+        r.tol_point = max(r.tol_point, tp)
         change = worse * (t.value[j] - a.value[i])
         ci = None
         if paired:
             d = worse * (t.image_value[:, j] - a.image_value[:, i])
             ci = tuple(float(x) for x in np.percentile(w @ d, [2.5, 97.5]))
-        r.points.append((a.params[i], a.value[i], t.value[j], change, ci))
+        r.points.append((a.params[i], a.value[i], t.value[j], change, ci, tp))
     # verdict: beyond tolerance, and outside the interval where there is one
     if r.bd_rate is not None and r.bd_rate > r.tol_bd and (r.ci is None or r.ci[0] > 0):
         r.reasons.append(f"BD-rate {r.bd_rate:+.2f} % > {r.tol_bd:g} %")
-    bad = [p for p in r.points if p[3] > r.tol_point and (p[4] is None or p[4][0] > 0)]
+    bad = [p for p in r.points if p[3] > p[5] and (p[4] is None or p[4][0] > 0)]
     if bad:
         worst = max(bad, key=lambda p: p[3])
         r.worst = worst
-        r.reasons.append(f"{len(bad)} point(s) worse by more than {r.tol_point:g}; worst at {worst[0]}: "
+        r.reasons.append(f"{len(bad)} point(s) worse by more than {worst[5]:g}; worst at {worst[0]}: "
                          f"{worst[1]:.6g} -> {worst[2]:.6g}")
     good_bd = r.bd_rate is not None and r.bd_rate < -r.tol_bd and (r.ci is None or r.ci[1] < 0)
-    good_pts = [p for p in r.points if p[3] < -r.tol_point and (p[4] is None or p[4][1] < 0)]
+    good_pts = [p for p in r.points if p[3] < -p[5] and (p[4] is None or p[4][1] < 0)]
     if r.reasons:
         r.status = "regression"
     elif good_bd or good_pts:

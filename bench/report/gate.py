@@ -78,7 +78,7 @@ def junit(results, notes, baseline: str, candidate: str) -> str:
             f = ET.SubElement(tc, "failure", message="; ".join(r.reasons), type="regression")
             f.text = (f"BD-rate {_bd(r)} (tolerance {r.tol_bd:g} %)\n"
                       + "".join(f"point {p[0]}: {p[1]:.6g} -> {p[2]:.6g} (toward worse {p[3]:+.4g}, tolerance "
-                                f"{r.tol_point:g})\n" for p in r.points)
+                                f"{p[5]:g})\n" for p in r.points)
                       + f"images moved most: {_moved(r)}\n")
         elif r.status == "not compared":
             ET.SubElement(tc, "skipped", message=r.message)
@@ -98,7 +98,7 @@ def to_json(results, notes, baseline: str, candidate: str) -> str:
               "tolerance_bd_rate": r.tol_bd, "tolerance_point": r.tol_point, "reasons": r.reasons,
               "message": r.message,
               "points": [{"point": p[0], "baseline": p[1], "candidate": p[2], "toward_worse": p[3],
-                          "ci": list(p[4]) if p[4] else None} for p in r.points],
+                          "ci": list(p[4]) if p[4] else None, "tolerance": p[5]} for p in r.points],
               "images_moved_most": [{"image": i, "bd_rate": v} for i, v in r.moved]} for r in results]
     return json.dumps({"verdict": line, "exit_code": code, "baseline": baseline, "candidate": candidate,
                        "notes": notes, "cells": cells}, indent=2, default=str) + "\n"
