@@ -3,9 +3,13 @@
 A card (`datasets/<id>.toml`) lists files with their sha256 and says where they come from:
 - `source = "skimage"`: files inside scikit-image's installed package (no download, ever);
 - `source = "files"`: looked up in a *data dir* (a root with one folder per dataset, e.g.
-  `$BENCH_DATA_DIR/kodak/kodim01.png`) in this order: `--data-dir`, env `BENCH_DATA_DIR`, the
+  `$BENCH_DATA_DIR/kodak/kodim01.png`; `folder = ...` names another folder, and file names may
+  hold a sub-path such as `images/x.jpg`) in this order: `--data-dir`, env `BENCH_DATA_DIR`, the
   user cache dir, then downloaded from the card's `url` into the cache when online
   (never when `BENCH_OFFLINE=1`).
+A card may name object annotations (`annotations = "annotations/instances_val2017.json"`,
+`annotations_sha256`, `annotations_format = "coco"`) in the same folder: the ground truth of
+detection accuracy (`map-<detector>`).
 A directory path instead of a card id is an ad-hoc dataset: every image file in it, no checksums.
 """
 from __future__ import annotations
@@ -28,6 +32,8 @@ class Dataset:
     files: list[Path]
     sha256: dict[str, str] = field(default_factory=dict)  # file name -> sha256 (verified)
     description: str = ""
+    annotations: Path | None = None  # object annotations (COCO json), verified against the card
+    annotations_sha256: str | None = None
 
     def images(self):
         """Yield (name, Image or BadImage error) so a bad file does not stop a run."""
@@ -79,6 +85,19 @@ def _verify(path: Path, expected: str | None) -> str:
     return got
 
 
+def _annotations(card: dict, card_path: Path, folder: str, data_dir) -> tuple[Path, str]:
+    rel = card["annotations"]
+    if card.get("annotations_format", "coco") != "coco":
+        raise DatasetError(f"{card_path}: annotations_format {card['annotations_format']!r} unknown; valid: coco")
+    path = next((d / folder / rel for d in data_dirs(data_dir) if (d / folder / rel).is_file()), None)
+    if path is None:
+        raise DatasetError(f"dataset {card['id']!r}: annotation file {rel} not found in "
+                           + ", ".join(str(d / folder) for d in data_dirs(data_dir))
+                           + "; pass --data-dir DIR or set BENCH_DATA_DIR to a folder holding "
+                           f"{folder}/{rel}")
+    return path, _verify(path, card.get("annotations_sha256"))
+
+
 def _skimage_dir() -> Path:
     import skimage
 
@@ -115,29 +134,32 @@ def resolve(name: str, data_dir=None, select=None) -> Dataset:
                                    f"valid: {', '.join(sorted(known))}")
         files, sums = [], {}
         source = card.get("source", "files")
+        folder = card.get("folder", name)
         for e in entries:
             fname, expected = e["name"], e.get("sha256")
             if source == "skimage":
                 candidates = [_skimage_dir() / fname]
             else:
-                candidates = [d / name / fname for d in data_dirs(data_dir)]
+                candidates = [d / folder / fname for d in data_dirs(data_dir)]
             path = next((c for c in candidates if c.is_file()), None)
             if path is None and source != "skimage" and card.get("url") and not offline():
-                path = cache_dir() / name / fname
+                path = cache_dir() / folder / fname
+                url = card["url"].format(name=Path(fname).name)
                 try:
-                    _download(card["url"].format(name=fname), path)
+                    _download(url, path)
                 except OSError as err:
-                    raise DatasetError(f"{fname}: download from {card['url'].format(name=fname)} "
-                                       f"failed ({err})") from None
+                    raise DatasetError(f"{fname}: download from {url} failed ({err})") from None
             if path is None:
                 where = ", ".join(str(c.parent) for c in candidates)
                 raise DatasetError(
                     f"dataset {name!r}: {fname} not found (looked in {where}); pass --data-dir DIR "
-                    f"or set BENCH_DATA_DIR to a folder holding {name}/{fname}"
+                    f"or set BENCH_DATA_DIR to a folder holding {folder}/{fname}"
                     + (", or unset BENCH_OFFLINE to download it" if offline() and card.get("url") else ""))
             sums[fname] = _verify(path, expected)
             files.append(path)
         ds = Dataset(name, files, sums, card.get("description", ""))
+        if card.get("annotations"):
+            ds.annotations, ds.annotations_sha256 = _annotations(card, card_path, folder, data_dir)
     if select and name not in find_cards("datasets"):
         keep = set(select)
         ds.files = [p for p in ds.files if p.name in keep or p.stem in keep]

@@ -64,9 +64,11 @@ def hub_dir() -> Path:
 
 def locate(rel: str) -> tuple[Path | None, str]:
     for label, d in candidates():
-        p = d / rel
-        if p.is_file():
-            return p, label
+        # detector files (detection/...) may also sit beside the hub: in TORCH_HOME, or in the folder
+        # holding it (the shared layout weights/{torch,detection})
+        for p in [d / rel] + ([d.parent / rel, d.parent.parent / rel] if rel.startswith("detection/") else []):
+            if p.is_file():
+                return p, label
     return None, ""
 
 

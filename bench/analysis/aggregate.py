@@ -34,6 +34,13 @@ class Curve:
     image_bpp: np.ndarray | None = None  # images x points; None: no per-image data (imported, set-level)
     image_value: np.ndarray | None = None
     source: str | None = None  # None for our runs; where an imported published curve came from
+    # set-level metrics with per-image data (detection mAP): f(w, idx) -> (mean bpp, value), each
+    # resamples x len(idx), for image weights w (resamples x images); None: no resampling
+    resample: object = None
+
+    @property
+    def resampled(self) -> bool:
+        return self.image_value is not None or self.resample is not None
 
 
 def curves(encodings: list[dict], records: list[dict], metric_names: list[str], set_scores=()) -> dict:

@@ -84,12 +84,14 @@ def _points(cv, use_hull: bool, hib: bool):
 def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
     """95 % bootstrap interval of BD-rate (kind 'rate') or BD-metric ('metric'); None when neither
     curve has per-image data."""
-    if opts.resamples <= 0 or (a.image_value is None and t.image_value is None):
+    if opts.resamples <= 0 or not (a.resampled or t.resampled):
         return None, None
-    n_img = len((t if t.image_value is not None else a).images)
+    n_img = len((t if t.resampled else a).images)
     w = B.draws(n_img, opts.resamples, opts.seed)
 
     def means(cv, idx):
+        if cv.resample is not None:
+            return cv.resample(w, idx)
         if cv.image_value is None:
             return (np.broadcast_to(np.asarray(cv.bpp)[idx], (len(w), len(idx))),
                     np.broadcast_to(np.asarray(cv.value)[idx], (len(w), len(idx))))
@@ -177,6 +179,6 @@ def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
             msg = f"{len(it)} points on the hull, BD needs at least {MIN_POINTS}"
         return Cell(message=msg, flags=flags)
     ci, n_ok = _interval(a, ia, t, it, hib, "rate" if col.kind == "bd_rate" else "metric", opts)
-    if ci is not None and (a.image_value is None) != (t.image_value is None):
+    if ci is not None and a.resampled != t.resampled:
         flags.append("unpaired interval")  # only one side resampled: the image mix is not cancelled
     return Cell(r.value, ci, r.overlap, r.overlap_fraction, flags=flags, resampled_ok=n_ok)

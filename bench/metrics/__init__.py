@@ -23,8 +23,8 @@ _PLUGINS_FROM: tuple | None = None  # the card roots the plugin rows were read f
 
 
 def rows() -> list[Metric]:
-    """Every row: the built-in table, then plugins (entry points, metric cards), read once per
-    process and again when BENCH_CARDS changes."""
+    """Every row: the built-in table, then plugins (entry points, metric cards) and three rows per
+    detector card, read once per process and again when BENCH_CARDS changes."""
     global _PLUGINS_FROM
     import os
 
@@ -35,7 +35,9 @@ def rows() -> list[Metric]:
         for n in [n for n, m in METRICS.items() if m.origin != "built-in"]:
             del METRICS[n]
         _PLUGINS_FROM = key
-        for m in plugin_rows():
+        from .detectors import rows as detector_rows
+
+        for m in plugin_rows() + detector_rows():
             if m.name in METRICS:
                 _PLUGINS_FROM = None
                 raise CardError(f"{m.origin}: metric {m.name!r} already exists ({METRICS[m.name].origin}); "

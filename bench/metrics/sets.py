@@ -62,7 +62,12 @@ def _inception():
 
 
 def features(img: np.ndarray, extractor: str) -> np.ndarray:
-    """Per-patch features (n_patches x d, float64) of one image."""
+    """Per-patch features (n_patches x d, float64) of one image; for `detect:<detector>`, its
+    detections (bench.metrics.detection rows)."""
+    if extractor.startswith("detect:"):
+        from .detectors import detect
+
+        return detect(img, extractor.partition(":")[2])
     import torch
 
     ps = patches(img)

@@ -117,6 +117,9 @@ def run(cfg: RunConfig) -> RunSummary:
         raise NothingComputed(
             f"nothing to compute: no usable {'codec' if not codecs else 'metric'} among those requested ("
             + "; ".join(f"{k}: {v}" for k, v in skipped.items()) + "); install what is missing or choose others")
+    from . import detection
+
+    detection.check(ds, metric_names)
     fr_nr = [m for m in metric_names if M.get(m).kind != "set"]
     set_metrics = [m for m in metric_names if M.get(m).kind == "set"]
     extractors = {M.get(m).fn: M.version_key(m) for m in set_metrics}  # extractor -> features version
@@ -134,14 +137,17 @@ def run(cfg: RunConfig) -> RunSummary:
         "packages": versions(), "host": platform.node(), "platform": platform.platform(),
         "workers": cfg.workers, "scheduler": cfg.scheduler, "task_timeout": cfg.task_timeout,
         "command": cfg.command or " ".join(sys.argv),
+        "annotations": ({"file": str(ds.annotations), "sha256": ds.annotations_sha256, "version": detection.gt_version(ds)}
+                        if ds.annotations and any(detection.is_detection(m) for m in set_metrics) else None),
     }
     run_id = store.start_run(manifest["command"], manifest)
     summary = RunSummary(run_id, Path(cfg.out), skipped=skipped)
     try:
+        gt = (detection.ground_truth(ds), manifest["annotations"]["version"]) if manifest["annotations"] else None
         _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress, extractors, workers=cfg.workers,
-              scheduler=cfg.scheduler, timeout=cfg.task_timeout)
+              scheduler=cfg.scheduler, timeout=cfg.task_timeout, ground_truth=gt)
         if set_metrics:
-            _set_scores(store, run_id, set_metrics)
+            _set_scores(store, run_id, set_metrics, manifest)
     finally:
         summary.wall_s = time.perf_counter() - t_start
         store.finish_run(run_id, {"line": summary.line(), "failures": len(summary.failures)})
@@ -160,7 +166,7 @@ def run(cfg: RunConfig) -> RunSummary:
 
 
 def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors=None, *, workers=1,
-          scheduler=None, timeout=None):
+          scheduler=None, timeout=None, ground_truth=None):
     from . import executors
     from .progress import Progress
 
@@ -178,7 +184,12 @@ def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors
                 bar.update(n_points)
                 bar.write(f"skipping {name}: {img}")
                 continue
-            for ext, ver in extractors.items():  # the originals' patch features, once per image
+            if ground_truth is not None:  # the image's annotations, kept beside its detections
+                from .detection import GT
+
+                if store.get_features(f"image:{img.sha256}", GT, ground_truth[1]) is None:
+                    store.put_features(f"image:{img.sha256}", GT, ground_truth[1], ground_truth[0][name])
+            for ext, ver in extractors.items():  # the originals' patch features / detections, once per image
                 if store.get_features(f"image:{img.sha256}", ext, ver) is None:
                     from ..metrics.sets import features
 
@@ -256,18 +267,25 @@ def _record(store, job, out, run_id, summary, extractors):
     summary.failures.extend(out["failures"])
 
 
-def _set_scores(store, run_id, set_metrics):
-    """FID / KID per (codec, rate point) from the stored per-image features of this run."""
+def _set_scores(store, run_id, set_metrics, man):
+    """FID / KID / detection mAP per (codec, rate point) from the stored per-image features of this run."""
     import numpy as np
 
     from ..errors import MetricError
     from ..metrics.sets import set_score
+    from . import detection
 
     groups = {}
     for e in store.encodings_of(run_id):
         groups.setdefault((e["codec"], e["point_index"]), []).append(e)
     for (codec, idx), encs in sorted(groups.items()):
         for m in set_metrics:
+            if detection.is_detection(m):
+                try:
+                    store.put_set_score(run_id, codec, idx, m, detection.score(store, m, encs, man), len(encs), None)
+                except MetricError as err:
+                    store.put_set_score(run_id, codec, idx, m, None, len(encs), str(err))
+                continue
             row, ver = M.get(m), M.version_key(m)
             ref = [store.get_features(f"image:{e['image_sha256']}", row.fn, ver) for e in encs]
             dist = [store.get_features(e["key"], row.fn, ver) for e in encs]
@@ -348,6 +366,9 @@ def leaderboard(store: Store, run_id: int | None = None, **options):
         raise NothingComputed(f"{store.dir}: run {row['run_id']} has no complete rate point to report "
                               f"({len(encs)} encodings, {len(store.failures_of(row['run_id']))} failures recorded); "
                               "no leaderboard written")
+    from .detection import attach_resampling
+
+    attach_resampling(store, cvs, encs, man)
     cvs.update(imported_curves(store, metric_names))
     options["anchor"] = options.get("anchor") or man.get("anchor")
     options["method"] = options.get("method") or man.get("bd_method", "pchip")
