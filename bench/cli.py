@@ -34,7 +34,8 @@ def cmd_run(args):
                       anchor=args.anchor, out=args.out, data_dir=args.data_dir,
                       images=args.image or [], bd_method=args.bd_method,
                       progress=not args.no_progress, command=args.command_line,
-                      workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout))
+                      workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout,
+                      keep_recon=args.keep_recon))
     if s.leaderboard:
         print(s.leaderboard)
     for f in s.failures[:20]:
@@ -330,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scheduler", help="Dask scheduler address (tcp://HOST:PORT): run the grid on that cluster")
     r.add_argument("--task-timeout", type=float, help="seconds before one task is stopped and recorded as failed")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--keep-recon", action="store_true",
+                   help="also write every reconstruction as a lossless PNG under recon/ (otherwise a stored "
+                        "encoding is decoded again from its bitstream when a later metric, crop or probe needs it)")
     r.add_argument("--allow-failures", action="store_true", help="exit 0 even when some tasks failed")
     r.add_argument("--allow-skips", action="store_true",
                    help="exit 0 even when a requested codec or metric was unavailable and skipped")

@@ -367,7 +367,7 @@ def test_corrupt_store_exits_3_and_is_left_untouched(kind, verb, good, tmp_path,
     assert str(db) in err and "not a usable percept-bench store" in err and "Move it aside" in err
     assert "Traceback" not in err
     assert db.read_bytes() == before
-    assert not (out / "leaderboard.md").exists() and not (out / "recon").exists()
+    assert not (out / "leaderboard.md").exists() and not (out / "bitstreams").exists()
 
 
 def test_an_empty_store_file_is_initialised(good, tmp_path, capsys):
@@ -527,7 +527,7 @@ def test_ctrl_c_exits_130_and_keeps_the_work(good, tmp_path):
     p = cli(run_args(good[0], out, codecs=("jpeg", "jpeg2000"), metrics=("psnr", "ms-ssim")),
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (out / "recon").exists():
+    while time.monotonic() < deadline and not (out / "bitstreams").exists():
         time.sleep(0.05)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
@@ -589,7 +589,12 @@ def test_no_reference_bd_rates_carry_a_caveat(good, tmp_path, capsys):
 # -- files deleted under a run directory are noticed and recomputed ------------------------------
 @pytest.mark.parametrize("what", ["recon", "bitstreams", "one-recon", "one-bitstream"])
 def test_deleted_files_are_recomputed(what, store, good, capsys):
+    """A deleted bitstream is encoded again; a deleted kept reconstruction (--keep-recon) is
+    decoded again from its bitstream, without encoding."""
     out, rec = store
+    keep = ["--keep-recon"] if "recon" in what else []
+    assert bench(capsys, *run_args(good[0], out, *keep))[0] == 0  # the PNGs of a kept run, from the bitstreams
+    assert len(list((out / "recon").rglob("*.png"))) == (JPEG_POINTS if keep else 0)
     if what in ("recon", "bitstreams"):
         shutil.rmtree(out / what)
         lost = JPEG_POINTS
@@ -597,11 +602,34 @@ def test_deleted_files_are_recomputed(what, store, good, capsys):
         victim = sorted((out / ("recon" if what == "one-recon" else "bitstreams")).rglob("*.*"))[0]
         victim.unlink()
         lost = 1
-    rc, so, _ = bench(capsys, *run_args(good[0], out))
-    assert rc == 0 and f"{lost} encoded" in so
+    rc, so, _ = bench(capsys, *run_args(good[0], out, *keep))
+    assert rc == 0 and f"{0 if keep else lost} encoded" in so
     assert records(out) == rec
-    assert len(list((out / "recon").rglob("*.png"))) == JPEG_POINTS
+    assert len(list((out / "recon").rglob("*.png"))) == (JPEG_POINTS if keep else 0)
     assert len(list((out / "bitstreams").rglob("*.bin"))) == JPEG_POINTS
+
+
+def test_a_later_metric_decodes_the_stored_bitstreams(store, good, capsys, tmp_path):
+    """No reconstruction files by default: a metric added later decodes each bitstream again
+    (checked against the stored pixel sha256) and scores exactly what a kept PNG would give."""
+    out, _ = store
+    rc, so, _ = bench(capsys, *run_args(good[0], out, metrics=("psnr", "ssim")))
+    assert rc == 0 and "0 encoded" in so and f"{JPEG_POINTS} scores computed" in so
+    kept = tmp_path / "kept"
+    assert bench(capsys, *run_args(good[0], kept, "--keep-recon", metrics=("psnr", "ssim")))[0] == 0
+    assert records(out) == records(kept)
+    assert not (out / "recon").exists()
+
+
+def test_a_decoder_that_no_longer_gives_the_stored_pixels_is_encoded_again(store, good, capsys):
+    out, rec = store
+    db = sqlite3.connect(out / "bench.sqlite")
+    with db:  # as if the decoder had changed since: the stored pixel hash no longer matches
+        db.execute("UPDATE encodings SET recon_sha256 = 'ff' || substr(recon_sha256, 3) WHERE point_index = 0")
+    db.close()
+    rc, so, _ = bench(capsys, *run_args(good[0], out, metrics=("psnr", "ssim")))
+    assert rc == 0 and "1 encoded" in so
+    assert [r for r in records(out) if r[3] == "psnr"] == rec
 
 
 # -- checkpoints: the right culprit -------------------------------------------------------------

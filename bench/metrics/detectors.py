@@ -35,6 +35,7 @@ CODE_VERSION = "1"  # bump when preprocessing or decoding below changes the dete
 RUNTIMES = {"onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}  # runtime -> distribution
 DECODERS = ("yolov5", "yolox", "tflite-ssd")
 RESIZE = ("letterbox-centre", "letterbox-top-left", "stretch")
+TITLES = {"map": "mAP@[.5:.95]", "map50": "mAP@.5", "det-fidelity": "det. fidelity"}
 STATS = {"map": "mAP@[.5:.95] against the dataset's annotations (COCOeval bbox)",
          "map50": "mAP@.5 against the dataset's annotations (COCOeval bbox)",
          "det-fidelity": "mAP@[.5:.95] of the detections on the reconstruction against those on the original "
@@ -80,7 +81,7 @@ def rows() -> list[Metric]:
             out.append(Metric(f"{stat}-{det_id}", "set", True, (0, 1), "RGB", "[0,255]", RUNTIMES[c["runtime"]],
                               f"detect:{det_id}", {"stat": stat}, weights=(weight_file(c),), ideal=1.0,
                               version=card_digest(c), note=f"{det_id}: {note}",
-                              origin=f"detector card {c['_path']}"))
+                              origin=f"detector card {c['_path']}", title=f"{TITLES[stat]} ({det_id})"))
     return out
 
 
@@ -141,7 +142,10 @@ class Detector:
 
     def preprocess(self, rgb: np.ndarray):
         """(network input, scale, (pad_x, pad_y)): how original pixels map onto the input."""
-        import cv2
+        try:
+            import cv2  # the resize the detectors were trained and evaluated with
+        except ImportError:
+            raise MetricUnavailable("detectors need OpenCV: pip install 'percept-bench[detection]'") from None
 
         h, w = rgb.shape[:2]
         tw, th = self.inp["size"]

@@ -27,10 +27,11 @@ class Metric:
     note: str = ""
     unit: str = ""  # axis and table unit ("dB"); empty for unitless scores
     origin: str = "built-in"  # or the metric card / entry point it came from
+    title: str = ""  # axis and caption name when NAME.upper() reads badly
 
     @property
     def label(self) -> str:
-        return self.name.upper()
+        return self.title or self.name.upper()
 
 
 INF = None

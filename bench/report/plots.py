@@ -59,7 +59,7 @@ def _rc(font: float) -> dict:
 def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bool, spread: bool,
           levels: dict | None = None) -> int:
     n = 0
-    if levels and metric in levels and M.get(metric).kind == "nr":  # e.g. the originals' NIQE
+    if levels and metric in levels and M.get(metric).kind != "fr":  # e.g. the originals' NIQE or mAP
         c, v = levels[metric]
         ax.axhline(v, color="0.4", ls="-.", lw=1, label=f"{c} (reference level)")
     f = msssim_db if (db and metric.startswith("ms-ssim")) else (lambda v: np.asarray(v, dtype=float))
@@ -81,7 +81,7 @@ def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bo
         right = max(ours) * 1.15
         ax.set_xlim(left=None if log_rate else 0, right=right)
         ys = [y for (c, m), cv in cvs.items() if m == metric for b, y in zip(cv.bpp, f(cv.value)) if b <= right]
-        ys += [levels[metric][1]] if levels and metric in levels and M.get(metric).kind == "nr" else []
+        ys += [levels[metric][1]] if levels and metric in levels and M.get(metric).kind != "fr" else []
         pad = 0.05 * (max(ys) - min(ys) or 1)
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
     if log_rate:

@@ -102,10 +102,9 @@ def probe(run_dir, *, image: str, codec: str, point: int, metrics=None, steps: i
           seed: int = 0, size: int = 192, out=None, data_dir=None, run_id=None):
     """Gradient steps on one decoded image's pixels that improve one metric, the others recorded."""
     from ..analysis.probe import run_probe
-    from ..images import read_image
     from ..report.analysis import probe_plot
     from ..report.crops import detailed_box
-    from .run import _run_row, original
+    from .run import _run_row, original, reconstruction
 
     store = Store(run_dir, create=False)
     row = _run_row(store, run_id)
@@ -115,7 +114,7 @@ def probe(run_dir, *, image: str, codec: str, point: int, metrics=None, steps: i
     if enc is None:
         raise BenchError(f"no encoding of {image} by {codec} at point {point} in run {row['run_id']}")
     ref = original(man, image, enc["image_sha256"], data_dir)
-    rec = read_image(store.recon_path(enc["recon_sha256"])).pixels
+    rec = reconstruction(store, enc)
     x, y, w, h = detailed_box(ref, size)
     ref, rec = ref[y:y + h, x:x + w], rec[y:y + h, x:x + w]
     result = run_probe(ref, rec, metrics or ["psnr", "ms-ssim", "lpips", "dists"], steps=steps, step=step, seed=seed)

@@ -38,6 +38,8 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
     """Run one job with an optional timeout; never raises (failures are part of the result)."""
     from . import task as T
 
+    if job.get("threads"):  # a Dask worker: the policy is applied on its first task
+        pin_threads(job["threads"])
     use_alarm = bool(timeout) and hasattr(signal, "SIGALRM") and _main_thread()
     if use_alarm:
         old = signal.signal(signal.SIGALRM, _alarm)
@@ -72,7 +74,30 @@ def _failed(job, message, tb=""):
 
 
 def threads_per_worker(workers: int) -> int:
+    """The thread policy, one for every executor: the cores split evenly between the worker
+    processes (serial = one worker), at least one each; BENCH_THREADS overrides. Measured here: a
+    library left at its own default oversubscribes the cores as soon as two processes run."""
+    if os.environ.get("BENCH_THREADS", "").isdigit() and int(os.environ["BENCH_THREADS"]) > 0:
+        return int(os.environ["BENCH_THREADS"])
     return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+_pinned: int | None = None
+
+
+def pin_threads(n: int) -> None:
+    """Apply the policy in this process: OpenMP / BLAS through the environment (read when torch is
+    imported, so a PSNR-only run never imports it) and torch itself when already imported."""
+    global _pinned
+    if _pinned == n:
+        return
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+    _pinned = n
 
 
 def exit_with_parent() -> None:
@@ -110,18 +135,16 @@ def _stop_worker(signum, frame):
 def _init_worker(threads: int):
     signal.signal(signal.SIGTERM, _stop_worker)
     exit_with_parent()
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
+    pin_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
 def serial(jobs, timeout=None):
     """In this process; with a timeout, in one killable worker process (C code ignores SIGALRM)."""
     if timeout:
-        yield from pool(jobs, 1, timeout, threads=os.cpu_count() or 1)
+        yield from pool(jobs, 1, timeout, threads=threads_per_worker(1))
         return
+    pin_threads(threads_per_worker(1))
     for job in jobs:
         yield job, run_job(job, timeout)
 
@@ -201,6 +224,7 @@ def dask(jobs, address: str, timeout=None):
                 job = next(jobs, None)
                 if job is None:
                     break
+                job["threads"] = 1  # one thread per worker thread slot (start workers with --nthreads 1)
                 futs[client.submit(run_job, job, timeout, pure=False, retries=2)] = (job, time.monotonic())
             if not futs:
                 return

@@ -37,6 +37,7 @@ class RunConfig:
     scheduler: str | None = None
     task_timeout: float | None = None
     command: str = ""
+    keep_recon: bool = False  # also write every reconstruction as a PNG under recon/
 
 
 @dataclass
@@ -145,7 +146,7 @@ def run(cfg: RunConfig) -> RunSummary:
     try:
         gt = (detection.ground_truth(ds), manifest["annotations"]["version"]) if manifest["annotations"] else None
         _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress, extractors, workers=cfg.workers,
-              scheduler=cfg.scheduler, timeout=cfg.task_timeout, ground_truth=gt)
+              scheduler=cfg.scheduler, timeout=cfg.task_timeout, ground_truth=gt, keep_recon=cfg.keep_recon)
         if set_metrics:
             _set_scores(store, run_id, set_metrics, manifest)
     finally:
@@ -166,7 +167,7 @@ def run(cfg: RunConfig) -> RunSummary:
 
 
 def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors=None, *, workers=1,
-          scheduler=None, timeout=None, ground_truth=None):
+          scheduler=None, timeout=None, ground_truth=None, keep_recon=False):
     from . import executors
     from .progress import Progress
 
@@ -197,7 +198,7 @@ def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors
             for c in codecs:
                 for idx, point in enumerate(T.codec(c).ladder):
                     summary.tasks += 1
-                    job = _plan(store, img, c, idx, point, metric_names, run_id, summary, extractors)
+                    job = _plan(store, img, c, idx, point, metric_names, run_id, summary, extractors, keep_recon)
                     if job is None:
                         bar.update(1)
                     else:
@@ -215,34 +216,40 @@ def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors
     bar.close()
 
 
-def _plan(store, img, codec_id, idx, point, metric_names, run_id, summary, extractors):
-    """None when the store already holds everything for this task; else the job to run."""
+def _plan(store, img, codec_id, idx, point, metric_names, run_id, summary, extractors, keep_recon=False):
+    """None when the store already holds everything for this task; else the job to run. A stored
+    encoding is reused through its reconstruction PNG when there is one, else by decoding its
+    bitstream again in the worker (checked against the stored pixel sha256)."""
     key = T.key_for(img.sha256, codec_id, point)
     row = store.encoding(key)
-    recon, lost = None, None
+    recon, lost, stored = None, None, None
     exts = list(extractors)
-    if row is not None and not (store.recon_path(row["recon_sha256"]).is_file()
-                                and store.bitstream_path(key).is_file()):
-        lost, row = row["recon_sha256"], None  # a file under the run directory was deleted: encode again
+    if row is not None and not store.bitstream_path(key).is_file():
+        lost, row = row["recon_sha256"], None  # the bitstream under the run directory was deleted: encode again
     if row is not None:
         have = store.scored(key)
         todo = [m for m in metric_names if (m, M.version_key(m)) not in have]
         exts = [e for e, v in extractors.items() if store.get_features(key, e, v) is None]
-        if not todo and not exts:
+        png = store.recon_path(row["recon_sha256"])
+        if not todo and not exts and (png.is_file() or not keep_recon):
             summary.cached += 1
             store.put(None, [], [], run_id, key)
             return None
         try:
-            recon = read_image(store.recon_path(row["recon_sha256"])).pixels
+            recon = read_image(png).pixels if png.is_file() else None
         except BadImage:
-            row = None  # reconstruction file lost: re-encode
-        else:
-            metric_names = todo
-            summary.cached += 1
+            recon = None  # a damaged PNG: decode the bitstream instead (and rewrite it when kept)
+        if recon is None:
+            # all metrics and extractors too: if the bitstream no longer decodes to these pixels, the
+            # point is encoded afresh and its old scores are dropped
+            stored = {"bitstream": store.bitstream_path(key).read_bytes(), "recon_sha256": row["recon_sha256"],
+                      "metrics": list(metric_names), "extractors": list(extractors)}
+        metric_names = todo
+        summary.cached += 1
     return {"key": key, "had_row": row is not None, "lost_recon": lost,
             "args": {"image_name": img.name, "pixels": img.pixels, "codec_id": codec_id, "point_index": idx,
                      "point": point, "metric_names": metric_names, "recon": recon, "extractors": exts,
-                     "image_sha256": img.sha256}}
+                     "image_sha256": img.sha256, "keep_recon": keep_recon, "stored": stored}}
 
 
 def _record(store, job, out, run_id, summary, extractors):
@@ -250,12 +257,16 @@ def _record(store, job, out, run_id, summary, extractors):
     enc = out["encoding"]
     if enc is not None:
         enc["run_id"] = run_id
-        if job.get("lost_recon") and job["lost_recon"] != enc["recon_sha256"]:
+        old = job.get("lost_recon") or ((job["args"].get("stored") or {}).get("recon_sha256")
+                                        if out.get("redecoded") is False else None)
+        if old and old != enc["recon_sha256"]:
             store.forget_encoding(key)  # a non-deterministic codec: the old row and scores described other pixels
         # files first (atomic, content-addressed); the row that points at them comes after
         store.write_bitstream(key, out["bitstream"])
-        store.write_recon(enc["recon_sha256"], out["recon_png"])
         summary.encoded += 1
+    if out["recon_png"] is not None:  # a new reconstruction, or a stored one decoded again, kept as PNG
+        store.write_recon(enc["recon_sha256"] if enc is not None else job["args"]["stored"]["recon_sha256"],
+                          out["recon_png"])
     for s in out["scores"]:
         s["run_id"] = run_id
     for f in out["failures"]:
@@ -321,6 +332,24 @@ def original(man: dict, image: str, sha256: str, data_dir=None):
         raise BenchError(f"{ds.files[0]}: its pixels differ from the image this run encoded; point --data-dir at the "
                          "original files")
     return img.pixels
+
+
+def reconstruction(store: Store, enc: dict):
+    """A stored encoding's reconstruction: its PNG under recon/ when kept, else its bitstream
+    decoded again (and checked against the stored pixel sha256)."""
+    p = store.recon_path(enc["recon_sha256"])
+    if p.is_file():
+        return read_image(p).pixels
+    shape = (enc["height"], enc["width"], 3)
+    try:
+        rec = T.decode_stored(enc["codec"], store.bitstream_path(enc["key"]).read_bytes(), json.loads(enc["point"]),
+                              shape, enc["recon_sha256"])
+    except OSError:
+        rec = None
+    if rec is None:
+        raise BenchError(f"{store.dir}: the reconstruction of {enc['image']} / {enc['codec']} point {enc['point_index']} "
+                         "is neither kept nor decodable to its stored pixels; rerun the run's command to encode it again")
+    return rec
 
 
 def provenance(store: Store, row, man: dict, encs: list) -> dict:
@@ -493,7 +522,7 @@ def crops(run_dir, image: str, bpp: float, *, box: str | None = None, codecs=Non
             point = m.point
         else:
             e = min((e for e in encs if e["codec"] == cid), key=lambda e: abs(e["bpp"] - bpp))
-            rec, got, point = read_image(store.recon_path(e["recon_sha256"])).pixels, e["bpp"], json.loads(e["point"])
+            rec, got, point = reconstruction(store, e), e["bpp"], json.loads(e["point"])
             how = "nearest stored point (discrete ladder)"
         scores = {}
         for n in names:

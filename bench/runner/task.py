@@ -60,19 +60,38 @@ def _failure(stage, image, codec_id, point, metric, exc):
             "message": f"{type(exc).__name__}: {exc}", "traceback": tb}
 
 
+def decode_stored(codec_id: str, bitstream: bytes, point, shape, recon_sha256: str) -> np.ndarray | None:
+    """A stored encoding's reconstruction, decoded again from its bitstream; None when the decoder
+    now gives other pixels than the stored row says (a non-deterministic or changed decoder)."""
+    rec = as_rgb8(codec(codec_id).adapter.decode(bitstream, point, shape=shape), f"{codec_id} decoder output")
+    return rec if pixel_sha256(rec) == recon_sha256 else None
+
+
 def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int, point,
             metric_names: list[str], recon: np.ndarray | None = None, extractors=(),
-            image_sha256: str | None = None) -> dict:
-    """Encode/decode (unless `recon` is given: the stored reconstruction) and score.
+            image_sha256: str | None = None, keep_recon: bool = False, stored: dict | None = None) -> dict:
+    """Encode/decode (unless `recon` is given, or `stored` = {bitstream, recon_sha256} of a stored
+    encoding to decode again) and score.
 
     Returns {'encoding': row or None, 'bitstream': bytes or None, 'recon_png': lossless PNG bytes of
-    a new reconstruction or None, 'scores': [...], 'failures': [...], 'features': {...}} with no side
-    effects; the PNG is made here so that workers, not the single writer, pay for it.
+    a new reconstruction when `keep_recon`, 'scores': [...], 'failures': [...], 'features': {...},
+    'redecoded': False when a stored bitstream no longer decoded to its pixels and the point was
+    encoded afresh} with no side effects; workers, not the single writer, pay for the PNG.
     """
     out = {"encoding": None, "bitstream": None, "recon_png": None, "scores": [], "failures": [], "features": {}}
     c = codec(codec_id)
     image_sha256 = image_sha256 or pixel_sha256(pixels)
     key = key_for(image_sha256, codec_id, point)
+    if recon is None and stored is not None:
+        try:
+            recon = decode_stored(codec_id, stored["bitstream"], point, pixels.shape, stored["recon_sha256"])
+        except Exception:  # noqa: BLE001 - a bitstream that no longer decodes: encode afresh
+            recon = None
+        out["redecoded"] = recon is not None
+        if recon is not None and keep_recon:
+            out["recon_png"] = png_bytes(recon)
+        if recon is None:
+            metric_names, extractors = stored["metrics"], stored["extractors"]
     if recon is None:
         try:
             t0 = time.perf_counter()
@@ -94,7 +113,7 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
             "bytes": len(enc.data), "rate_bytes": enc.rate_bytes, "bpp": 8.0 * enc.rate_bytes / (h * w),
             "encode_s": t1 - t0, "decode_s": t2 - t1, "recon_sha256": pixel_sha256(rec),
             "info": json.dumps(enc.info, default=str)}
-        out["bitstream"], out["recon_png"], recon = enc.data, png_bytes(rec), rec
+        out["bitstream"], out["recon_png"], recon = enc.data, png_bytes(rec) if keep_recon else None, rec
     for name in metric_names:
         try:
             t0 = time.perf_counter()
