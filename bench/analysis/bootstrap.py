@@ -53,6 +53,18 @@ def _antiderivative(t, y0, y1, d0, d1, h):
                 + y1 * (-t4 / 2 + t3) + h * d1 * (t4 / 4 - t3 / 3))
 
 
+def pchip_at(x: np.ndarray, y: np.ndarray, xq: float) -> np.ndarray:
+    """The pchip through (x, y) at xq, per row (x strictly increasing; outside the range the end
+    interval's cubic, as scipy's PchipInterpolator extrapolates)."""
+    d = _pchip_slopes(x, y)
+    k = np.clip((x < xq).sum(axis=1) - 1, 0, x.shape[1] - 2)
+    r = np.arange(len(x))
+    h = x[r, k + 1] - x[r, k]
+    t = (xq - x[r, k]) / h
+    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
+    return h00 * y[r, k] + h10 * h * d[r, k] + h01 * y[r, k + 1] + h11 * h * d[r, k + 1]
+
+
 def pchip_integral(x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Integral of the pchip through (x, y) from lo to hi, per row; x strictly increasing."""
     d = _pchip_slopes(x, y)

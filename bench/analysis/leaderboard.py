@@ -48,6 +48,8 @@ class Cell:
     message: str = ""
     flags: list = field(default_factory=list)  # "extrapolated", "hull: k dropped", ...
     resampled_ok: int | None = None
+    delta: float | None = None  # quality at a bpp: this codec's value minus the anchor's, paired interval
+    delta_ci: tuple | None = None
 
 
 @dataclass
@@ -112,6 +114,34 @@ def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
     return (float(lo), float(hi)), int(ok.sum())
 
 
+def _at_bpp_intervals(cell: Cell, a, t, it, bpp: float, hib: bool, opts: Options) -> None:
+    """95 % bootstrap interval of the quality at `bpp`, and, against a resampled anchor, of the
+    paired difference test - anchor (same image draw): a matched-rate comparison with its error."""
+    if opts.resamples <= 0 or not t.resampled:
+        return
+    w = B.draws(len(t.images), opts.resamples, opts.seed)
+
+    def at(cv, idx):
+        r, v = cv.resample(w, idx) if cv.resample is not None else (w @ cv.image_bpp[:, idx], w @ cv.image_value[:, idx])
+        lr = np.log10(r)
+        o = np.argsort(lr, axis=1)
+        lr, v = np.take_along_axis(lr, o, 1), np.take_along_axis(v, o, 1)
+        ok = (np.diff(lr, axis=1) > 0).all(1)
+        with np.errstate(all="ignore"):
+            return np.where(ok, B.pchip_at(lr, v, np.log10(bpp)), np.nan)
+
+    vt = at(t, it)
+    if np.isfinite(vt).sum() >= 0.5 * len(vt):
+        cell.ci = tuple(float(x) for x in np.nanpercentile(vt, [2.5, 97.5]))
+    if a is None or not a.resampled or a.images != t.images or len(a.bpp) < 2:
+        return
+    ia = _points(a, opts.hull, hib)
+    d = vt - at(a, ia)
+    va, _ = quality_at([a.bpp[i] for i in ia], [a.value[i] for i in ia], bpp)
+    if np.isfinite(d).sum() >= 0.5 * len(d):
+        cell.delta, cell.delta_ci = cell.value - va, tuple(float(x) for x in np.nanpercentile(d, [2.5, 97.5]))
+
+
 def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboard:
     """From {(codec, metric): Curve} (ours and imported) to the leaderboard model."""
     metrics = opts.metrics or sorted({m for _, m in cvs}, key=lambda m: [k for _, k in cvs].index(m))
@@ -159,7 +189,9 @@ def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
     try:
         if col.kind == "at_bpp":
             v, ext = quality_at([t.bpp[i] for i in it], [t.value[i] for i in it], col.target)
-            return Cell(v, flags=flags + (["extrapolated"] if ext else []))
+            cell = Cell(v, flags=flags + (["extrapolated"] if ext else []))
+            _at_bpp_intervals(cell, a if a is not None and a.bpp and not is_anchor else None, t, it, col.target, hib, opts)
+            return cell
         if col.kind == "bpp_at":
             v, ext = rate_at([t.bpp[i] for i in it], [t.value[i] for i in it], col.target, higher_is_better=hib)
             return Cell(v, flags=flags + (["extrapolated"] if ext else []))

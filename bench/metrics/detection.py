@@ -51,20 +51,21 @@ def match(gt: np.ndarray, dt: np.ndarray, max_dets: int = MAX_DETS):
     if n and len(gt):
         crowd = gt[:, 5] > 0
         ious = box_iou(dt, gt, crowd)
-        best_iou = ious.max(axis=1)
-        for t, thr in enumerate(IOU_THRS):
-            taken = np.zeros(len(gt), bool)
-            for d in np.flatnonzero(best_iou >= min(thr, 1 - 1e-10)):  # the others match nothing at any state
-                free = ~(taken & ~crowd) & (ious[d] >= min(thr, 1 - 1e-10))
-                m = -1
-                for group in (~ig, ig):  # a match to a real object ends the search before ignored ones
-                    cand = np.flatnonzero(free & group)
-                    if len(cand):
-                        best = ious[d, cand]
-                        m = int(cand[len(best) - 1 - np.argmax(best[::-1])])  # ties: the last, as COCOeval
-                        break
-                if m >= 0:
-                    taken[m], matched[t, d], dt_ig[t, d] = True, True, ig[m]
+        thr = np.minimum(IOU_THRS, 1 - 1e-10)[:, None]  # all thresholds at once: T x G
+        taken = np.zeros((T, len(gt)), bool)
+        for d in np.flatnonzero(ious.max(axis=1) >= thr[0, 0]):  # the others match nothing at any threshold
+            free = ~(taken & ~crowd) & (ious[d] >= thr)
+            m = np.full(T, -1)
+            for group in (~ig, ig):  # a match to a real object ends the search before ignored ones
+                cand = free & group & (m[:, None] < 0)
+                # the best IoU, ties to the later ground truth (COCOeval replaces on >=)
+                iou = np.where(cand, ious[d][None, :], -1.0)
+                top = iou == iou.max(axis=1, keepdims=True)
+                best = len(gt) - 1 - top[:, ::-1].argmax(axis=1)
+                m = np.where((m < 0) & cand.any(axis=1), best, m)
+            hit = m >= 0
+            taken[np.flatnonzero(hit), m[hit]] = True
+            matched[hit, d], dt_ig[hit, d] = True, ig[m[hit]]
     return dt[:, 4], matched, dt_ig, int((~ig).sum())
 
 
@@ -74,10 +75,13 @@ def _counts(tp: np.ndarray, fp: np.ndarray, img: np.ndarray, n_images: int):
     precision-recall curve can carry AP (a false positive adds no recall and lowers precision),
     so any image weighting is two matrix products away."""
     at = np.flatnonzero(tp)
-    onehot = np.zeros((n_images, len(img)))
-    onehot[img, np.arange(len(img))] = 1.0
-    tp_at = np.cumsum(onehot * tp, axis=1)[:, at]
-    fp_at = np.cumsum(onehot * fp, axis=1)[:, at]  # the true positive itself is no false positive
+    tp_at, fp_at = np.zeros((n_images, len(at))), np.zeros((n_images, len(at)))
+    np.add.at(tp_at, (img[at], np.arange(len(at))), 1.0)
+    f = np.flatnonzero(fp)
+    k = np.searchsorted(at, f)  # the first true positive after each false positive
+    keep = k < len(at)
+    np.add.at(fp_at, (img[f[keep]], k[keep]), 1.0)
+    tp_at, fp_at = np.cumsum(tp_at, axis=1), np.cumsum(fp_at, axis=1)
     return tp_at, fp_at
 
 

@@ -41,6 +41,8 @@ def _parts(lb: Leaderboard, codec: str, col) -> tuple[str, str, str]:
     if cell.value is None:
         return "n/a", "", cell.message
     ci = f"[{_num(cell.ci[0], col.kind)}, {_num(cell.ci[1], col.kind)}]" if cell.ci and cell.message != "anchor" else ""
+    if cell.delta is not None:
+        ci += f" Δ {cell.delta:+.3g} [{cell.delta_ci[0]:+.3g}, {cell.delta_ci[1]:+.3g}]"
     rem = []
     if cell.overlap_fraction is not None:
         rem.append(f"ov {100 * cell.overlap_fraction:.0f}%")
@@ -62,6 +64,9 @@ def _footer(lb: Leaderboard) -> list[str]:
              + "."]
     if o.resamples > 0:
         lines.append(RESAMPLED.format(n=o.resamples, seed=o.seed) + ".")
+        if o.at_bpp:
+            lines.append(f"Quality at a rate: pchip in log rate, its 95 % interval, and Δ = the difference to {o.anchor} "
+                         "at the same rate with its paired interval (same image draws).")
     nr = sorted({c.metric for c in lb.columns if M.get(c.metric).kind == "nr"})
     if nr:
         lines.append(f"† {', '.join(nr)}: no-reference realism scores of the decoded image alone, not fidelity "
@@ -200,6 +205,10 @@ def rows(lb: Leaderboard) -> list[dict]:
                     name = f"{m}_at_{col.target:g}_bpp" if col.kind == "at_bpp" else f"bpp_at_{m}_{col.target:g}"
                     d[name] = cell.value
                     d[f"{name}_extrapolated"] = "extrapolated" in cell.flags if cell.value is not None else None
+                    if col.kind == "at_bpp":
+                        ci_d = cell.delta_ci or (None, None)
+                        d.update({f"{name}_ci_low": ci[0], f"{name}_ci_high": ci[1], f"{name}_delta": cell.delta,
+                                  f"{name}_delta_ci_low": ci_d[0], f"{name}_delta_ci_high": ci_d[1]})
             out.append(d)
     return out
 

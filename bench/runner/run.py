@@ -425,22 +425,60 @@ def leaderboard(store: Store, run_id: int | None = None, **options):
     return lb, title, cvs, man
 
 
+OUTPUTS_STAMP = ".outputs.json"  # what the run directory's default outputs were built from
+
+
+def _outputs_digest(store: Store, run_id: int | None, anchor, method) -> str:
+    """Everything the default outputs show, but the run's own id, dates and command: the records,
+    set-level scores, imported curves, failures, the options, the package version and commit."""
+    import hashlib
+
+    row = _run_row(store, run_id)
+    man = json.loads(row["manifest"])
+    rid = row["run_id"]
+    recs = sorted((r["encoding_key"], r["metric"], r["metric_version"], r["value"], r["bpp"]) for r in store.records(rid))
+    encs = sorted((e["key"], e["codec"], e["point_index"], e["image"], e["bpp"]) for e in store.encodings_of(rid))
+    sets = sorted((s["codec"], s["point_index"], s["metric"], s["value"], s["message"] or "") for s in store.set_scores_of(rid))
+    state = [recs, encs, sets, store.imported(), len(store.failures_of(rid)), row["finished"] is None, anchor, method,
+             man.get("anchor"), man.get("bd_method"), scored_metrics(man), man.get("skipped"),
+             man.get("packages", {}).get("percept-bench"), git_commit()]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
+
+
 def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None = None,
                   method: str | None = None, plots: bool = True, tables: bool = True) -> str:
-    """A stored run (default: the last) into leaderboard.md/.csv, rd_points.csv, manifest.json, plots."""
+    """A stored run (default: the last) into leaderboard.md/.csv, rd_points.csv, manifest.json, plots.
+    When nothing they show has changed since they were last written (a re-run that computed nothing),
+    they are kept as they are: their provenance names the run that computed the numbers."""
+    from ..images import atomic_write
+
+    stamp = store.dir / OUTPUTS_STAMP
+    digest = _outputs_digest(store, run_id, anchor, method) if tables and plots else None
+    if digest is not None and stamp.is_file():
+        try:
+            prev = json.loads(stamp.read_text())
+        except ValueError:
+            prev = {}
+        if prev.get("digest") == digest and all((store.dir / f).is_file() for f in prev.get("files", [])):
+            return (store.dir / "leaderboard.md").read_text()
     from ..report.plots import rd_plots
     from ..report.tables import markdown, write_default
 
     lb, title, cvs, man = leaderboard(store, run_id, anchor=anchor, method=method)
+    files = []
     if tables:
         md = write_default(store.dir, lb, title, cvs)
         (store.dir / "manifest.json").write_text(json.dumps({**man, "provenance": lb.provenance}, indent=2,
                                                             default=str) + "\n")
+        files += ["leaderboard.md", "leaderboard.csv", "rd_points.csv", "manifest.json"]
     else:
         md = markdown(lb, title)
     if plots:
         metric_names = list(dict.fromkeys(c.metric for c in lb.columns))
-        rd_plots(store.dir, cvs, metric_names, anchor=lb.options.anchor, title=man["dataset"], levels=lb.levels)
+        files += [p.name for p in rd_plots(store.dir, cvs, metric_names, anchor=lb.options.anchor, title=man["dataset"],
+                                           levels=lb.levels)]
+    if digest is not None:
+        atomic_write(stamp, json.dumps({"digest": digest, "files": files}).encode())
     return md
 
 
