@@ -118,6 +118,29 @@ def test_bootstrap_interval_contains_the_value_shrinks_and_is_seeded():
     assert widths[0] > widths[1] > widths[2], widths
 
 
+def test_batched_pchip_equals_scipy_inside_and_outside_the_range():
+    from scipy.interpolate import PchipInterpolator
+
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(-1, 0.5, (30, 5)), axis=1)
+    y = np.cumsum(rng.uniform(0.1, 1, (30, 5)), axis=1)
+    for xq in (-0.3, 0.0, 0.6, -1.2):
+        ref = [float(PchipInterpolator(a, b)(xq)) for a, b in zip(x, y)]
+        assert B.pchip_at(x, y, xq) == pytest.approx(ref, rel=1e-12, abs=1e-9)
+
+
+def test_quality_at_bpp_has_an_interval_and_a_paired_difference_to_the_anchor():
+    a, t = synthetic(24, 1.0, seed=5)
+    lb = build({("a", "psnr"): a, ("t", "psnr"): t}, Options("a", resamples=500, seed=1, at_bpp=(0.3,)))
+    c, ca = lb.cells[("t", "at_bpp:psnr:0.3")], lb.cells[("a", "at_bpp:psnr:0.3")]
+    assert c.ci[0] < c.value < c.ci[1] and ca.delta is None  # the anchor has no difference to itself
+    # 1 dB better at every point of every image: the paired difference is 1 dB with a narrow interval,
+    # much narrower than either value's own interval (the image mix cancels)
+    assert c.delta == pytest.approx(c.value - ca.value) and c.delta == pytest.approx(1.0, abs=0.15)
+    assert c.delta_ci[0] < c.delta < c.delta_ci[1]
+    assert (c.delta_ci[1] - c.delta_ci[0]) < 0.5 * (c.ci[1] - c.ci[0])
+
+
 def test_hull_drops_an_inefficient_point():
     a = Curve("a", "psnr", [0.1, 0.2, 0.4, 0.8], [30, 33, 36, 39], [0, 1, 2, 3])
     t = Curve("t", "psnr", [0.1, 0.15, 0.2, 0.4, 0.8], [30.0, 29.8, 33.6, 36.8, 39.5], [0, 1, 2, 3, 4])
