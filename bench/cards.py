@@ -30,14 +30,28 @@ def read_toml(path: Path) -> dict:
 
 
 def find_cards(kind: str) -> dict[str, Path]:
-    """Map card id -> path for kind 'codecs' or 'datasets'."""
-    found: dict[str, Path] = {}
-    for root in card_roots():
-        d = root / kind
-        if d.is_dir():
-            for p in sorted(d.glob("*.toml")):
-                found.setdefault(p.stem, p)
-    return found
+    """Map card id -> path for kind 'codecs', 'datasets', 'detectors' or 'metrics'. Listed once per
+    process and again when a card folder changes (its mtime): tasks look codecs up constantly."""
+    dirs = [root / kind for root in card_roots()]
+    stamp = (kind, tuple((str(d), _mtime(d)) for d in dirs))
+    if stamp not in _listed:
+        found: dict[str, Path] = {}
+        for d in dirs:
+            if d.is_dir():
+                for p in sorted(d.glob("*.toml")):
+                    found.setdefault(p.stem, p)
+        _listed[stamp] = found
+    return dict(_listed[stamp])
+
+
+_listed: dict = {}
+
+
+def _mtime(d: Path) -> int:
+    try:
+        return d.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def load_card(kind: str, name: str) -> tuple[dict, Path]:

@@ -106,7 +106,8 @@ def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | Non
     with plt.rc_context(_rc(font)):
         if grid:
             n = len(metric_names)
-            cols = n if preset in ("paper-wide", "slides") or n <= 2 else 2
+            # wide presets: one row up to four panels, then two rows
+            cols = (n if n <= 4 else math.ceil(n / 2)) if preset in ("paper-wide", "slides") or n <= 2 else 2
             rows = math.ceil(n / cols)
             fig, axes = plt.subplots(rows, cols, figsize=(w if preset != "paper" else 3.5 * min(cols, 2),
                                                          h * rows * (0.9 if cols > 1 else 1)), squeeze=False)
