@@ -138,7 +138,8 @@ class Detector:
             from ai_edge_litert.interpreter import Interpreter
 
             self.session = Interpreter(model_path=str(self.path), num_threads=1)
-            self.session.allocate_tensors()
+            with _quiet_stderr():  # LiteRT's C++ notice "Created TensorFlow Lite XNNPACK delegate for CPU"
+                self.session.allocate_tensors()
 
     def preprocess(self, rgb: np.ndarray):
         """(network input, scale, (pad_x, pad_y)): how original pixels map onto the input."""
@@ -229,6 +230,26 @@ class Detector:
         box, score, k = box[order], score[order], k[order]
         keep = batched_nms(torch.from_numpy(box), torch.from_numpy(score), torch.from_numpy(k), iou).numpy()[:max_det]
         return box[keep], score[keep], k[keep]
+
+
+class _quiet_stderr:
+    """Silence a library's C-level writes to stderr (fd 2) for a moment."""
+
+    def __enter__(self):
+        import os
+        import sys
+
+        sys.stderr.flush()
+        self.saved, self.null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self.null, 2)
+
+    def __exit__(self, *exc):
+        import os
+
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+        os.close(self.null)
+        return False
 
 
 def _yolox_grid(pred: np.ndarray, size, strides=(8, 16, 32)) -> np.ndarray:
