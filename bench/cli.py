@@ -30,12 +30,20 @@ def cmd_run(args):
         print(f"warning: {msg}", file=sys.stderr)
 
     warnings.showwarning = warn
-    s = run(RunConfig(dataset=args.dataset, codecs=args.codec or [], metrics=args.metric or [],
-                      anchor=args.anchor, out=args.out, data_dir=args.data_dir,
-                      images=args.image or [], bd_method=args.bd_method,
-                      progress=not args.no_progress, command=args.command_line,
-                      workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout,
-                      keep_recon=args.keep_recon))
+    before = os.environ.get("BENCH_DEVICE")
+    os.environ["BENCH_DEVICE"] = args.device  # worker processes inherit it
+    try:
+        s = run(RunConfig(dataset=args.dataset, codecs=args.codec or [], metrics=args.metric or [],
+                          anchor=args.anchor, out=args.out, data_dir=args.data_dir,
+                          images=args.image or [], bd_method=args.bd_method,
+                          progress=not args.no_progress, command=args.command_line,
+                          workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout,
+                          keep_recon=args.keep_recon))
+    finally:  # the verb's setting, not the process's (bench.main may be called again, e.g. by tests)
+        if before is None:
+            os.environ.pop("BENCH_DEVICE", None)
+        else:
+            os.environ["BENCH_DEVICE"] = before
     if s.leaderboard:
         print(s.leaderboard)
     for f in s.failures[:20]:
@@ -331,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scheduler", help="Dask scheduler address (tcp://HOST:PORT): run the grid on that cluster")
     r.add_argument("--task-timeout", type=float, help="seconds before one task is stopped and recorded as failed")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--device", default="auto",
+                   help="where metric networks run (LPIPS, DISTS, FID features, pyiqa): auto (CUDA when torch sees "
+                        "one), cpu, cuda, cuda:N; learned codecs always code on the CPU (env BENCH_DEVICE)")
     r.add_argument("--keep-recon", action="store_true",
                    help="also write every reconstruction as a lossless PNG under recon/ (otherwise a stored "
                         "encoding is decoded again from its bitstream when a later metric, crop or probe needs it)")

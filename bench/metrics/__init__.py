@@ -96,10 +96,20 @@ def availability(m: Metric | str) -> tuple[bool, str]:
     return True, ""
 
 
+def on_device(m: Metric) -> bool:
+    """Does this metric's network run on --device (LPIPS, DISTS, pyiqa, FID/KID features)?"""
+    return m.fn.startswith(("bench.metrics.deep:", "bench.metrics.pyiqa_backend:")) or m.fn in ("inception", "vgg16")
+
+
 def version_key(m: Metric | str) -> str:
     """What a cached score depends on: row version, backend version, weight file digests."""
     m = get(m) if isinstance(m, str) else m
     key = f"{m.version}|{m.backend} {backend_version(m.backend)}"
+    if on_device(m):
+        from ..devices import device
+
+        if device() != "cpu":  # a GPU's numbers differ in the last digits: their own cache entries
+            key += f"|{device()}"
     if m.weights:
         from .. import weights
 

@@ -11,17 +11,29 @@ import functools
 import numpy as np
 
 
-def to_tensor(a: np.ndarray, lo: float = 0.0, hi: float = 1.0):
-    """uint8 H x W x 3 -> float32 1 x 3 x H x W in [lo, hi]."""
+def to_tensor(a: np.ndarray, lo: float = 0.0, hi: float = 1.0, device: str = "cpu"):
+    """uint8 H x W x 3 -> float32 1 x 3 x H x W in [lo, hi] (scaled on the CPU, then moved)."""
     import torch
 
     t = torch.from_numpy(np.array(a, copy=True)).permute(2, 0, 1)[None].float() / 255.0
-    return t * (hi - lo) + lo
+    t = t * (hi - lo) + lo
+    return t if device == "cpu" else t.to(device)
+
+
+def _device() -> str:
+    from ..devices import device
+
+    return device()
+
+
+def lpips_model(net: str = "alex", train: bool = False):
+    """lpips.LPIPS with torchvision backbone weights from the resolved hub dir, on the run's device
+    (a training loss is its own CPU instance: bench train places it itself)."""
+    return _lpips_model(net, train, "cpu" if train else _device())
 
 
 @functools.lru_cache(maxsize=None)
-def lpips_model(net: str = "alex", train: bool = False):
-    """lpips.LPIPS with torchvision backbone weights from the resolved hub dir."""
+def _lpips_model(net: str, train: bool, device: str):
     import warnings
 
     from .. import weights
@@ -35,25 +47,25 @@ def lpips_model(net: str = "alex", train: bool = False):
     m.eval()
     for p in m.parameters():
         p.requires_grad_(False)
-    return m
+    return m.to(device)
 
 
 def lpips(ref: np.ndarray, dist: np.ndarray, net: str = "alex") -> float:
     import torch
 
-    m = lpips_model(net)
+    m, d = lpips_model(net), _device()
     with torch.inference_mode():
-        return float(m(to_tensor(dist, -1, 1), to_tensor(ref, -1, 1)).item())
+        return float(m(to_tensor(dist, -1, 1, d), to_tensor(ref, -1, 1, d)).item())
 
 
 @functools.lru_cache(maxsize=None)
-def _dists_model():
+def _dists_model(device: str):
     from .. import weights
 
     weights.configure()
     import piq
 
-    return piq.DISTS(reduction="none").eval()
+    return piq.DISTS(reduction="none").eval().to(device)
 
 
 def dists(ref: np.ndarray, dist: np.ndarray, resize: bool = False) -> float:
@@ -62,8 +74,9 @@ def dists(ref: np.ndarray, dist: np.ndarray, resize: bool = False) -> float:
     import piq
     import torch
 
-    m = _dists_model()
-    x, y = to_tensor(dist, 0, 1), to_tensor(ref, 0, 1)
+    d = _device()
+    m = _dists_model(d)
+    x, y = to_tensor(dist, 0, 1, d), to_tensor(ref, 0, 1, d)
     with torch.inference_mode():
         if resize:
             return float(m(x, y).item())

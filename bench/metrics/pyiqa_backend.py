@@ -10,11 +10,11 @@ import functools
 
 import numpy as np
 
-from .deep import to_tensor
+from .deep import _device, to_tensor
 
 
 @functools.lru_cache(maxsize=None)
-def _metric(name: str, **opts):  # lru_cache keys on the options too
+def _metric(name: str, device: str, **opts):  # lru_cache keys on the options too
     import warnings
 
     from .. import weights
@@ -24,14 +24,15 @@ def _metric(name: str, **opts):  # lru_cache keys on the options too
         warnings.simplefilter("ignore")
         import pyiqa
 
-        return pyiqa.create_metric(name, device="cpu", **opts)
+        return pyiqa.create_metric(name, device=device, **opts)
 
 
 def fr(ref: np.ndarray, dist: np.ndarray, name: str, **opts) -> float:
     import torch
 
     with torch.inference_mode():
-        return float(_metric(name, **opts)(to_tensor(dist), to_tensor(ref)))
+        d = _device()
+        return float(_metric(name, d, **opts)(to_tensor(dist, device=d), to_tensor(ref, device=d)))
 
 
 def nr(img: np.ndarray, name: str, **opts) -> float:
@@ -39,4 +40,5 @@ def nr(img: np.ndarray, name: str, **opts) -> float:
     import torch
 
     with torch.inference_mode():
-        return float(_metric(name, **opts)(to_tensor(img)))
+        d = _device()
+        return float(_metric(name, d, **opts)(to_tensor(img, device=d)))

@@ -36,7 +36,7 @@ def patches(img: np.ndarray, size: int = PATCH) -> list[np.ndarray]:
 
 
 @functools.lru_cache(maxsize=None)
-def _vgg16():
+def _vgg16(device: str = "cpu"):
     import torch
     import torchvision
 
@@ -48,17 +48,17 @@ def _vgg16():
     sd = (torch.load(p[0], map_location="cpu", weights_only=True) if p
           else torchvision.models.VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=False))
     net.load_state_dict({k: v for k, v in sd.items() if k.startswith("features.")}, strict=False)
-    return net.features[:30].eval()  # up to relu5_3
+    return net.features[:30].eval().to(device)  # up to relu5_3
 
 
 @functools.lru_cache(maxsize=None)
-def _inception():
+def _inception(device: str = "cpu"):
     from .. import weights
 
     weights.configure()
     import piq
 
-    return piq.feature_extractors.InceptionV3(resize_input=False, normalize_input=True).eval()
+    return piq.feature_extractors.InceptionV3(resize_input=False, normalize_input=True).eval().to(device)
 
 
 def features(img: np.ndarray, extractor: str) -> np.ndarray:
@@ -73,18 +73,21 @@ def features(img: np.ndarray, extractor: str) -> np.ndarray:
     ps = patches(img)
     if not ps:
         return np.zeros((0, 512 if extractor == "vgg16" else 2048))
+    from ..devices import device
+
+    d = device()
     x = torch.from_numpy(np.stack(ps)).permute(0, 3, 1, 2).float() / 255.0
     rows = []
     with torch.inference_mode():
         for i in range(len(ps)):  # one patch at a time: faster per patch on a CPU
-            xi = x[i:i + 1]
+            xi = x[i:i + 1].to(d)
             if extractor == "vgg16":
-                mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-                std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-                f = _vgg16()((xi - mean) / std).mean((2, 3))
+                mean = torch.tensor([0.485, 0.456, 0.406], device=d).view(1, 3, 1, 1)
+                std = torch.tensor([0.229, 0.224, 0.225], device=d).view(1, 3, 1, 1)
+                f = _vgg16(d)((xi - mean) / std).mean((2, 3))
             else:
-                f = _inception()(xi)[0].flatten(1)
-            rows.append(f.double().numpy())
+                f = _inception(d)(xi)[0].flatten(1)
+            rows.append(f.double().cpu().numpy())
     return np.concatenate(rows)
 
 

@@ -40,6 +40,8 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
 
     if job.get("threads"):  # a Dask worker: the policy is applied on its first task
         pin_threads(job["threads"])
+    if job.get("device"):  # and the run's --device, which its environment does not carry
+        os.environ["BENCH_DEVICE"] = job["device"]
     use_alarm = bool(timeout) and hasattr(signal, "SIGALRM") and _main_thread()
     if use_alarm:
         old = signal.signal(signal.SIGALRM, _alarm)
@@ -225,6 +227,7 @@ def dask(jobs, address: str, timeout=None):
                 if job is None:
                     break
                 job["threads"] = 1  # one thread per worker thread slot (start workers with --nthreads 1)
+                job["device"] = os.environ.get("BENCH_DEVICE", "cpu")
                 futs[client.submit(run_job, job, timeout, pure=False, retries=2)] = (job, time.monotonic())
             if not futs:
                 return

@@ -125,6 +125,11 @@ def run(cfg: RunConfig) -> RunSummary:
     detection.check(ds, metric_names)
     fr_nr = [m for m in metric_names if M.get(m).kind != "set"]
     set_metrics = [m for m in metric_names if M.get(m).kind == "set"]
+    from ..devices import device, requested
+
+    # resolved (and a CUDA request without a device refused) before any work; torch is only
+    # imported for it when a metric's network runs on the device
+    on_device = device() if any(M.on_device(M.get(m)) for m in metric_names) else None
     extractors = {M.get(m).fn: M.version_key(m) for m in set_metrics}  # extractor -> features version
     store = Store(cfg.out)
     store.clean_stale_tmp()
@@ -139,6 +144,7 @@ def run(cfg: RunConfig) -> RunSummary:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "packages": versions(), "host": platform.node(), "platform": platform.platform(),
         "workers": cfg.workers, "scheduler": cfg.scheduler, "task_timeout": cfg.task_timeout,
+        "device": {"requested": requested(), "networks": on_device},
         "command": cfg.command or " ".join(sys.argv),
         "annotations": ({"file": str(ds.annotations), "sha256": ds.annotations_sha256, "version": detection.gt_version(ds)}
                         if ds.annotations and any(detection.is_detection(m) for m in set_metrics) else None),

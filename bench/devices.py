@@ -1,0 +1,45 @@
+"""Where the metrics' networks run: `--device auto|cpu|cuda[:N]` (env BENCH_DEVICE, inherited by
+worker processes and sent to Dask workers with each task).
+
+LPIPS, DISTS, the FID/KID feature networks and pyiqa's metrics run there; PSNR / SSIM / MS-SSIM
+and the piq classical metrics stay on the CPU (their calibrated numbers), and so do learned
+codecs, whose entropy coding must give the same bitstream on every machine. `auto` is CUDA when
+torch sees a device. A score computed on a GPU is a different cache entry from the CPU's (its
+last digits differ): the metric's version key names the device.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+from .errors import BenchError
+
+ENV = "BENCH_DEVICE"
+
+
+def requested() -> str:
+    return os.environ.get(ENV, "cpu") or "cpu"
+
+
+def device() -> str:
+    """The resolved device of this process ('cpu', 'cuda', 'cuda:1', ...)."""
+    return _resolve(requested())
+
+
+@functools.lru_cache(maxsize=None)
+def _resolve(want: str) -> str:
+    if want == "cpu":
+        return "cpu"  # without importing torch
+    if want != "auto" and not (want == "cuda" or (want.startswith("cuda:") and want[5:].isdigit())):
+        raise BenchError(f"--device {want!r}: valid devices are auto, cpu, cuda, cuda:N")
+    import torch
+
+    if want == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        raise BenchError(f"--device {want}: torch sees no CUDA device here (torch {torch.__version__}, "
+                         "torch.cuda.is_available() is False); use --device cpu or --device auto")
+    index = int(want[5:]) if ":" in want else 0
+    if index >= torch.cuda.device_count():
+        raise BenchError(f"--device {want}: only {torch.cuda.device_count()} CUDA device(s) visible")
+    return want
