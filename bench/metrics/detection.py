@@ -116,6 +116,36 @@ class Evaluation:
             self.cats.append((c, npig, [_counts(m[t] & ~ig[t], ~m[t] & ~ig[t], img, self.n_images)
                                         for t in range(len(IOU_THRS))]))
 
+    def to_bytes(self) -> bytes:
+        """The pooled matches (what `batch` needs), for the store: a table is rebuilt without matching again."""
+        import io
+
+        T = len(IOU_THRS)
+        lengths = np.array([[per_t[t][0].shape[1] for t in range(T)] for _, _, per_t in self.cats], int).reshape(-1, T)
+        cols = [a for _, _, per_t in self.cats for pair in per_t for a in pair]
+        buf = io.BytesIO()
+        np.savez_compressed(buf, n_images=self.n_images, cats=np.array([c for c, _, _ in self.cats], int),
+                            npig=np.array([p for _, p, _ in self.cats]).reshape(-1, self.n_images), lengths=lengths,
+                            tp=np.hstack(cols[0::2]) if cols else np.zeros((self.n_images, 0)),
+                            fp=np.hstack(cols[1::2]) if cols else np.zeros((self.n_images, 0)))
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Evaluation:
+        import io
+
+        with np.load(io.BytesIO(data)) as z:  # each z[name] decompresses anew: read every array once
+            z = {k: z[k] for k in z.files}
+        ev = cls.__new__(cls)
+        ev.n_images, ev.cats = int(z["n_images"]), []
+        edges = np.concatenate([[0], np.cumsum(z["lengths"].ravel())]).astype(int)
+        T, tp, fp = len(IOU_THRS), z["tp"], z["fp"]
+        for k, c in enumerate(z["cats"]):
+            per_t = [(tp[:, edges[k * T + t]:edges[k * T + t + 1]], fp[:, edges[k * T + t]:edges[k * T + t + 1]])
+                     for t in range(T)]
+            ev.cats.append((int(c), z["npig"][k], per_t))
+        return ev
+
     def batch(self, counts: np.ndarray) -> np.ndarray:
         """(mAP@[.5:.95], mAP@.5) per row of `counts` (resamples x images, how often each image is
         drawn); NaN where no category has ground truth in the draw. The last draw is remembered:

@@ -59,21 +59,27 @@ def evaluation(store, metric: str, encs: list[dict], man: dict) -> Evaluation:
     ext, ver = row.fn, man["metric_versions"][metric]
     encs = sorted(encs, key=lambda e: (e["image"], e["image_sha256"]))
     truth = "original" if _stat(metric) == "det-fidelity" else GT
-    key = (str(store.dir), ext, ver, truth, tuple(e["key"] for e in encs))
+    conf = card(ext.partition(":")[2])["output"].get("pseudo_gt_conf", 0.25) if truth == "original" else None
+    gv = (man.get("annotations") or {}).get("version")
+    key = (str(store.dir), ext, ver, truth, conf if truth == "original" else gv, tuple(e["key"] for e in encs))
     if key in _cache:
         return _cache[key]
+    stored = "detection-matches:" + hashlib.sha256(repr(key[1:]).encode()).hexdigest()
+    data = store.get_derived(stored)
+    if data is not None:
+        _cache[key] = ev = Evaluation.from_bytes(data)
+        return ev
     dts = [store.get_features(e["key"], ext, ver) for e in encs]
     if truth == "original":
-        conf = card(ext.partition(":")[2])["output"].get("pseudo_gt_conf", 0.25)
         refs = [store.get_features(f"image:{e['image_sha256']}", ext, ver) for e in encs]
         gts = [None if r is None else pseudo_ground_truth(r, conf) for r in refs]
     else:
-        gv = (man.get("annotations") or {}).get("version")
         gts = [store.get_features(f"image:{e['image_sha256']}", GT, gv) for e in encs]
     lost = sorted({e["image"] for e, d, g in zip(encs, dts, gts) if d is None or g is None})
     if lost:
         raise MetricError(f"{metric}: detections or ground truth missing for {', '.join(lost[:5])}; rerun the run's command")
     _cache[key] = ev = Evaluation(gts, dts)
+    store.put_derived(stored, ev.to_bytes())
     return ev
 
 

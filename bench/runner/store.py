@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS features (
 CREATE TABLE IF NOT EXISTS set_scores (
   run_id INTEGER NOT NULL, codec TEXT NOT NULL, point_index INTEGER NOT NULL, metric TEXT NOT NULL,
   value REAL, n_patches INTEGER, message TEXT, PRIMARY KEY (run_id, codec, point_index, metric));
+CREATE TABLE IF NOT EXISTS derived (
+  key TEXT PRIMARY KEY, data BLOB);
 CREATE TABLE IF NOT EXISTS run_items (
   run_id INTEGER NOT NULL, encoding_key TEXT NOT NULL, PRIMARY KEY (run_id, encoding_key));
 CREATE TABLE IF NOT EXISTS imported (
@@ -190,6 +192,15 @@ class Store:
         with self.tx():
             self.db.execute("INSERT OR IGNORE INTO features VALUES (?,?,?,?,?,?)",
                             (owner, extractor, version, a.shape[0], a.shape[1], a.tobytes()))
+
+    def get_derived(self, key: str) -> bytes | None:
+        """A value computed from stored rows (e.g. pooled detection matches), keyed by what it depends on."""
+        r = self.db.execute("SELECT data FROM derived WHERE key=?", (key,)).fetchone()
+        return None if r is None else bytes(r["data"])
+
+    def put_derived(self, key: str, data: bytes) -> None:
+        with self.tx():
+            self.db.execute("INSERT OR IGNORE INTO derived VALUES (?,?)", (key, data))
 
     def put_set_score(self, run_id, codec, point_index, metric, value, n, message) -> None:
         with self.tx():
