@@ -101,6 +101,14 @@ def test_image_weights_equal_duplicated_images():
     assert ev.batch(np.ones((1, len(gts))))[0] == pytest.approx(ev.stats())
 
 
+def test_pooled_matches_round_trip_through_bytes():
+    gts, dts = _random_set(4)
+    ev = Evaluation(gts, dts)
+    back = Evaluation.from_bytes(ev.to_bytes())
+    counts = np.random.default_rng(2).integers(0, 3, (7, len(gts)))
+    assert np.array_equal(back.batch(counts), ev.batch(counts)) and back.stats() == ev.stats()
+
+
 def test_box_iou_known_values_and_crowd_rule():
     dt = np.array([[0, 0, 10, 10, 1, 1]], float)
     gt = np.array([[5, 0, 10, 10], [0, 0, 20, 20], [30, 30, 5, 5]], float)
