@@ -83,6 +83,17 @@ def _points(cv, use_hull: bool, hib: bool):
     return idx
 
 
+def _means(cv, w, idx):
+    """Per-point mean bpp and quality for image weights w (resamples x images); a curve without
+    per-image data (an imported one) is the same in every resample."""
+    if cv.resample is not None:
+        return cv.resample(w, idx)
+    if cv.image_value is None:
+        return (np.broadcast_to(np.asarray(cv.bpp)[idx], (len(w), len(idx))),
+                np.broadcast_to(np.asarray(cv.value)[idx], (len(w), len(idx))))
+    return w @ cv.image_bpp[:, idx], w @ cv.image_value[:, idx]
+
+
 def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
     """95 % bootstrap interval of BD-rate (kind 'rate') or BD-metric ('metric'); None when neither
     curve has per-image data."""
@@ -90,16 +101,7 @@ def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
         return None, None
     n_img = len((t if t.resampled else a).images)
     w = B.draws(n_img, opts.resamples, opts.seed)
-
-    def means(cv, idx):
-        if cv.resample is not None:
-            return cv.resample(w, idx)
-        if cv.image_value is None:
-            return (np.broadcast_to(np.asarray(cv.bpp)[idx], (len(w), len(idx))),
-                    np.broadcast_to(np.asarray(cv.value)[idx], (len(w), len(idx))))
-        return w @ cv.image_bpp[:, idx], w @ cv.image_value[:, idx]
-
-    (ra, va), (rt, vt) = means(a, ia), means(t, it)
+    (ra, va), (rt, vt) = _means(a, w, ia), _means(t, w, it)
     qa, qt = quality_axis(va, hib), quality_axis(vt, hib)
     if kind == "rate":
         avg, _ = B.bd_batch(qa, np.log10(ra), qt, np.log10(rt), opts.method)
@@ -122,7 +124,7 @@ def _at_bpp_intervals(cell: Cell, a, t, it, bpp: float, hib: bool, opts: Options
     w = B.draws(len(t.images), opts.resamples, opts.seed)
 
     def at(cv, idx):
-        r, v = cv.resample(w, idx) if cv.resample is not None else (w @ cv.image_bpp[:, idx], w @ cv.image_value[:, idx])
+        r, v = _means(cv, w, idx)
         lr = np.log10(r)
         o = np.argsort(lr, axis=1)
         lr, v = np.take_along_axis(lr, o, 1), np.take_along_axis(v, o, 1)
