@@ -88,7 +88,7 @@ def rows() -> list[Metric]:
 def _fetch(c: dict) -> Path:
     """The model file: located like every weight file, else downloaded (when online) and verified."""
     from .. import weights
-    from ..images import file_sha256
+    from ..images import cached_file_sha256
 
     rel = weight_file(c)
     p, _ = weights.locate(rel)
@@ -99,7 +99,7 @@ def _fetch(c: dict) -> Path:
                 + (f"; it comes from: {c['source']}" if c.get("source") else ""))
         p = weights.hub_dir() / rel
         _download(c["url"], p, c.get("member"))
-    got = weights.sha256_of(rel) if weights.locate(rel)[0] == p else file_sha256(p)
+    got = cached_file_sha256(p)
     if got != c["sha256"]:
         raise MetricUnavailable(f"{p}: sha256 {got[:16]}... differs from the card's {c['sha256'][:16]}... "
                                 f"({c['_path']}); replace the file with the one the card names")
@@ -107,18 +107,21 @@ def _fetch(c: dict) -> Path:
 
 
 def _download(url: str, dest: Path, member: str | None) -> None:
-    import io
-    import urllib.request
+    """The datasets' downloader (temp file, then rename); from a zip, only `member` is kept."""
     import zipfile
 
+    from ..datasets import _download as fetch
     from ..images import atomic_write
 
-    with urllib.request.urlopen(url, timeout=120) as r:
-        data = r.read()
-    if member:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            data = z.read(member)
-    atomic_write(dest, data)
+    if not member:
+        return fetch(url, dest)
+    archive = dest.with_name(dest.name + ".zip")
+    fetch(url, archive)
+    try:
+        with zipfile.ZipFile(archive) as z:
+            atomic_write(dest, z.read(member))
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 class Detector:
