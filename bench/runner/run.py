@@ -450,7 +450,7 @@ def _outputs_digest(store: Store, run_id: int | None, anchor, method) -> str:
     sets = sorted((s["codec"], s["point_index"], s["metric"], s["value"], s["message"] or "") for s in store.set_scores_of(rid))
     state = [recs, encs, sets, store.imported(), len(store.failures_of(rid)), row["finished"] is None, anchor, method,
              man.get("anchor"), man.get("bd_method"), scored_metrics(man), man.get("skipped"),
-             man.get("packages", {}).get("percept-bench"), git_commit()]
+             man.get("packages", {}).get("percept-bench"), man.get("git_commit")]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 
 
