@@ -239,6 +239,14 @@ class Store:
     def close(self):
         self.db.close()
 
+    def __del__(self):
+        # sqlite3's connection sits in a reference cycle (its statement cache) and would be closed
+        # only when the cyclic GC runs: close it with its Store, so a finished verb leaves no
+        # -wal / -shm files behind to vanish under a copy at some later moment
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+
 
 def _unusable(path: Path, why) -> str:
     return (f"{path}: not a usable percept-bench store ({why}); nothing was written to it. Move it aside "
