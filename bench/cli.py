@@ -250,7 +250,7 @@ def cmd_train(args):
                       crop=args.crop, batch=args.batch, lr=args.lr, lr_drop_at=args.lr_drop_at, N=args.N, M=args.M,
                       init=args.init,
                       export=args.export, seed=args.seed, threads=args.threads,
-                      checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes)
+                      checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes, device=args.device)
     r = train(cfg)
     print(f"{args.run_dir}: step {r['step']} / {args.steps}, {r['wall_s'] / 3600:.2f} CPU-wall hours")
     return 0
@@ -483,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--alpha", type=float, default=1.0, help="dpc: weight of 1 - MS-SSIM")
     tr.add_argument("--beta", type=float, default=1.0, help="dpc: weight of LPIPS-alex")
     tr.add_argument("--steps", type=int, default=1000, help="total steps of this stage")
-    tr.add_argument("--dataset", default="bsds500")
+    tr.add_argument("--dataset", default="bsds500", help="a dataset, or several joined by commas (pooled)")
     tr.add_argument("--data-dir")
     tr.add_argument("--crop", type=int, default=128)
     tr.add_argument("--batch", type=int, default=8)
@@ -497,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--threads", type=int, default=1)
     tr.add_argument("--checkpoint-every", type=int, default=200)
     tr.add_argument("--max-minutes", type=float, help="stop (checkpointed) after this long")
+    tr.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N for the training steps (the export is a CPU model)")
     tr.set_defaults(fn=cmd_train)
     return p
 

@@ -153,3 +153,20 @@ def test_shipped_ladder_rate_increases(cid, kodim):
             for e, p in zip(encs, c.ladder)]
     sign = -1 if own == "lpips" else 1
     assert all(sign * np.diff(vals) > 0), f"{cid}: {own} along the ladder {vals}"
+
+
+def test_training_pools_datasets_joined_by_commas(tmp_path):
+    from bench.models.train import _load_images
+
+    one = _load_images(TrainConfig(run_dir=str(tmp_path), dataset="skimage"), 256)
+    two = _load_images(TrainConfig(run_dir=str(tmp_path), dataset="skimage, skimage"), 256)
+    assert len(one) >= 3 and len(two) == 2 * len(one)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two[len(one):]))
+
+
+def test_crops_too_small_for_the_msssim_term_are_an_input_error(tmp_path, capsys):
+    from bench.cli import main
+
+    rc = main(["train", str(tmp_path / "r"), "--objective", "msssim", "--crop", "96", "--steps", "1"])
+    assert rc == 2 and "needs crops over 96 px" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "state.pt").exists()

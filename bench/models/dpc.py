@@ -32,7 +32,7 @@ def build(arch: str = "mean_scale_hyperprior", N: int = 64, M: int = 96):
 class Objective:
     """The rate-distortion loss; returns (loss, logged terms)."""
 
-    def __init__(self, name: str, lmbda: float, alpha: float = 1.0, beta: float = 1.0):
+    def __init__(self, name: str, lmbda: float, alpha: float = 1.0, beta: float = 1.0, device: str = "cpu"):
         if name not in OBJECTIVES:
             from ..errors import BenchError
 
@@ -46,7 +46,7 @@ class Objective:
 
             weights.require(M.get("lpips").weights, "lpips")  # a clear error offline, not a failed download
 
-            self.lpips = lpips_model("alex", train=True)
+            self.lpips = lpips_model("alex", train=True).to(device)
 
     def __call__(self, out, x):
         import math

@@ -25,7 +25,7 @@ class TrainConfig:
     alpha: float = 1.0
     beta: float = 1.0
     steps: int = 1000
-    dataset: str = "bsds500"
+    dataset: str = "bsds500"  # one dataset, or several joined by commas (their images pooled)
     data_dir: str | None = None
     crop: int = 128
     batch: int = 8
@@ -40,15 +40,17 @@ class TrainConfig:
     checkpoint_every: int = 200
     log_every: int = 25
     max_minutes: float | None = None
+    device: str = "cpu"  # cpu, cuda, cuda:N: where the steps run; the export is always a CPU model
 
 
 def _load_images(cfg: TrainConfig, min_side: int) -> list[np.ndarray]:
     from ..datasets import resolve
 
     imgs = []
-    for _, im in resolve(cfg.dataset, cfg.data_dir).images():
-        if not isinstance(im, Exception) and min(im.pixels.shape[:2]) >= min_side:
-            imgs.append(im.pixels)
+    for name in cfg.dataset.split(","):
+        for _, im in resolve(name.strip(), cfg.data_dir).images():
+            if not isinstance(im, Exception) and min(im.pixels.shape[:2]) >= min_side:
+                imgs.append(im.pixels)
     if not imgs:
         from ..errors import DatasetError
 
@@ -56,7 +58,7 @@ def _load_images(cfg: TrainConfig, min_side: int) -> list[np.ndarray]:
     return imgs
 
 
-def _batch(imgs, cfg, gen):
+def _batch(imgs, cfg, gen, device="cpu"):
     import torch
 
     out = []
@@ -71,7 +73,7 @@ def _batch(imgs, cfg, gen):
         if torch.rand(1, generator=gen) < 0.5:
             c = c[::-1]
         out.append(np.ascontiguousarray(c))
-    x = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255.0
+    x = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).to(device).float() / 255.0
     return x.contiguous(memory_format=torch.channels_last)  # ~8 % faster convolutions on CPU
 
 
@@ -106,6 +108,11 @@ def train(cfg: TrainConfig) -> dict:
 
     from . import dpc
 
+    if cfg.objective != "mse" and cfg.crop <= 16 * (dpc.TRAIN_MSSSIM_WIN - 1):
+        from ..errors import BenchError
+
+        raise BenchError(f"--crop {cfg.crop}: the {cfg.objective} objective's MS-SSIM needs crops over "
+                         f"{16 * (dpc.TRAIN_MSSSIM_WIN - 1)} px (4 downsamplings of a {dpc.TRAIN_MSSSIM_WIN}-px window)")
     torch.set_num_threads(cfg.threads)
     run = Path(cfg.run_dir)
     run.mkdir(parents=True, exist_ok=True)
@@ -117,6 +124,7 @@ def train(cfg: TrainConfig) -> dict:
     if state_path.is_file():
         st = torch.load(state_path, map_location="cpu", weights_only=True)
         model.load_state_dict(st["model"])
+        model.to(cfg.device)  # in place (the optimisers keep their parameters); moments follow at load
         opt.load_state_dict(st["opt"])
         aux_opt.load_state_dict(st["aux_opt"])
         gen.set_state(st["rng"])
@@ -132,9 +140,9 @@ def train(cfg: TrainConfig) -> dict:
             opt, aux_opt = _optimisers(model, cfg.lr)
         print(f"initialised from {cfg.init}")
     (run / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    objective = dpc.Objective(cfg.objective, cfg.lmbda, cfg.alpha, cfg.beta)
+    objective = dpc.Objective(cfg.objective, cfg.lmbda, cfg.alpha, cfg.beta, device=cfg.device)
     imgs = _load_images(cfg, cfg.crop)
-    model = model.to(memory_format=torch.channels_last).train()
+    model = model.to(cfg.device, memory_format=torch.channels_last).train()
     log_path = run / "log.csv"
     new_log = not log_path.is_file()
     deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else None
@@ -146,7 +154,7 @@ def train(cfg: TrainConfig) -> dict:
         while step < cfg.steps:
             for g in opt.param_groups:  # set every step: the command's schedule wins over a resumed one
                 g["lr"] = cfg.lr / 10 if cfg.lr_drop_at is not None and step >= cfg.lr_drop_at else cfg.lr
-            x = _batch(imgs, cfg, gen)
+            x = _batch(imgs, cfg, gen, cfg.device)
             out = model(x)
             loss, terms = objective(out, x)
             opt.zero_grad()
@@ -178,7 +186,7 @@ def train(cfg: TrainConfig) -> dict:
             "batch": cfg.batch, "lr": cfg.lr, "lr_drop_at": cfg.lr_drop_at, "dataset": cfg.dataset, "init": cfg.init or "",
             "wall_s_this_stage": round(wall, 1)}
     if cfg.export and step >= cfg.steps:
-        model.eval()
-        dpc.export(model, cfg.export, meta)
+        meta["device"] = cfg.device
+        dpc.export(model.cpu().eval(), cfg.export, meta)
         print(f"exported {cfg.export}")
     return {"step": step, "wall_s": wall, "meta": meta}
