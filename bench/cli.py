@@ -38,7 +38,7 @@ def cmd_run(args):
                           images=args.image or [], bd_method=args.bd_method,
                           progress=not args.no_progress, command=args.command_line,
                           workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout,
-                          keep_recon=args.keep_recon))
+                          keep_recon=args.keep_recon, batch=args.batch))
     finally:  # the verb's setting, not the process's (bench.main may be called again, e.g. by tests)
         if before is None:
             os.environ.pop("BENCH_DEVICE", None)
@@ -342,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto",
                    help="where metric networks run (LPIPS, DISTS, FID features, pyiqa): auto (CUDA when torch sees "
                         "one), cpu, cuda, cuda:N; learned codecs always code on the CPU (env BENCH_DEVICE)")
+    r.add_argument("--batch", type=int, metavar="N",
+                   help="tasks per worker call, their LPIPS/DISTS scored in one forward pass per image shape "
+                        "(default: 8 when those networks run on a GPU, else 1: on a CPU batching is slower)")
     r.add_argument("--keep-recon", action="store_true",
                    help="also write every reconstruction as a lossless PNG under recon/ (otherwise a stored "
                         "encoding is decoded again from its bitstream when a later metric, crop or probe needs it)")

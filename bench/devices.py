@@ -43,3 +43,31 @@ def _resolve(want: str) -> str:
     if index >= torch.cuda.device_count():
         raise BenchError(f"--device {want}: only {torch.cuda.device_count()} CUDA device(s) visible")
     return want
+
+
+def kind() -> str:
+    """'cpu' or 'cuda': what a score's cache key names (the index of identical GPUs does not
+    change a number, and pool workers each see their own GPU as cuda:0)."""
+    return device().split(":")[0]
+
+
+def visible_gpus() -> list[str]:
+    """The GPU ids this process may use, without importing torch: CUDA_VISIBLE_DEVICES when set,
+    else the NVIDIA driver's list (Linux); [] on a machine without one."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g.strip() for g in env.split(",") if g.strip() and not g.strip().startswith("-")]
+    try:
+        return [str(i) for i in range(len(os.listdir("/proc/driver/nvidia/gpus")))]
+    except OSError:
+        return []
+
+
+def pin_gpu(slot: int) -> None:
+    """One GPU per worker process: with --device auto or cuda and several GPUs visible, worker
+    `slot` sees only GPU slot % count (as cuda:0). Must run before torch initialises CUDA in the
+    process; an explicit cuda:N is the user's choice and is left alone."""
+    gpus = visible_gpus()
+    if requested() in ("auto", "cuda") and len(gpus) > 1:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
+        _resolve.cache_clear()

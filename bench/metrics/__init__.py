@@ -106,10 +106,10 @@ def version_key(m: Metric | str) -> str:
     m = get(m) if isinstance(m, str) else m
     key = f"{m.version}|{m.backend} {backend_version(m.backend)}"
     if on_device(m):
-        from ..devices import device
+        from ..devices import kind
 
-        if device() != "cpu":  # a GPU's numbers differ in the last digits: their own cache entries
-            key += f"|{device()}"
+        if kind() != "cpu":  # a GPU's numbers differ in the last digits: their own cache entries
+            key += f"|{kind()}"
     if m.weights:
         from .. import weights
 
@@ -129,29 +129,62 @@ def _flat(img) -> str:
 
 def score(name: str, ref, dist) -> float:
     """Score one image (full-reference: ref vs dist; no-reference: dist alone, ref ignored)."""
+    m = _scorable(name)
+    if m.kind == "fr" and ref.shape != dist.shape:
+        raise MetricError(f"{name}: reference {ref.shape} and distorted {dist.shape} differ in shape")
+    fn = _fn(m.fn)
+    value = _guarded(name, dist, lambda: fn(ref, dist, **m.params) if m.kind == "fr" else fn(dist, **m.params))
+    return _checked(m, ref, dist, float(value))
+
+
+# Metrics with a batched form (same-shape images in one forward pass: what a GPU wants).
+BATCHED = {"bench.metrics.deep:lpips": "bench.metrics.deep:lpips_many",
+           "bench.metrics.deep:dists": "bench.metrics.deep:dists_many"}
+
+
+def batched(name: str) -> bool:
+    return get(name).fn in BATCHED
+
+
+def score_many(name: str, refs: list, dists: list) -> list[float]:
+    """score() for several same-shape pairs at once (its batched form when the metric has one)."""
+    m = _scorable(name)
+    if m.fn not in BATCHED or len(dists) < 2:
+        return [score(name, r, d) for r, d in zip(refs, dists)]
+    if len({a.shape for a in list(refs) + list(dists)}) != 1:
+        raise MetricError(f"{name}: a batch needs images of one shape")
+    fn = _fn(BATCHED[m.fn])
+    values = _guarded(name, dists[0], lambda: fn(refs, dists, **m.params))
+    return [_checked(m, r, d, float(v)) for r, d, v in zip(refs, dists, values)]
+
+
+def _scorable(name: str) -> Metric:
     m = get(name)
     if m.kind == "set":
         raise MetricError(f"{name} is a set-level metric; use bench.metrics.sets")
     ok, why = availability(m)
     if not ok:
         raise MetricUnavailable(f"{name} unavailable: {why}")
-    fn = _fn(m.fn)
-    if m.kind == "fr":
-        if ref.shape != dist.shape:
-            raise MetricError(f"{name}: reference {ref.shape} and distorted {dist.shape} differ in shape")
+    return m
+
+
+def _guarded(name, dist, call):
     try:
         with warnings.catch_warnings():  # backends' internal notices (torch.cov on a flat image ...)
             warnings.simplefilter("ignore")
-            value = float(fn(ref, dist, **m.params) if m.kind == "fr" else fn(dist, **m.params))
+            return call()
     except BenchError:
         raise
     except Exception as e:  # noqa: BLE001 - a backend's own failure becomes a message naming the input
         raise MetricError(f"{name} cannot score an image of shape {dist.shape}{_flat(dist)}: "
                           f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+
+
+def _checked(m: Metric, ref, dist, value: float) -> float:
     if m.kind == "fr" and m.ideal is not None and np.array_equal(ref, dist):
         return float(m.ideal)  # an exact reconstruction scores the ideal by definition (VIF: 1, not 0/0)
     if math.isnan(value):
-        raise MetricError(f"{name} returned NaN for an input of shape {dist.shape}{_flat(dist)}")
+        raise MetricError(f"{m.name} returned NaN for an input of shape {dist.shape}{_flat(dist)}")
     return value
 
 

@@ -1,8 +1,9 @@
 """Network-based full-reference metrics: LPIPS (lpips package) and DISTS (piq).
 
 Each network is built once per process (lru_cache) from the weights that bench.weights
-resolves, and evaluated under torch.inference_mode, one image at a time (on this CPU batching
-full images is slower per image).
+resolves, and evaluated under torch.inference_mode, one image at a time, or several same-shape
+images in one pass (`*_many`: what a worker does on a GPU; on a CPU batching full images is
+slower per image).
 """
 from __future__ import annotations
 
@@ -51,11 +52,17 @@ def _lpips_model(net: str, train: bool, device: str):
 
 
 def lpips(ref: np.ndarray, dist: np.ndarray, net: str = "alex") -> float:
+    return lpips_many([ref], [dist], net)[0]
+
+
+def lpips_many(refs, dists, net: str = "alex") -> list[float]:
     import torch
 
     m, d = lpips_model(net), _device()
     with torch.inference_mode():
-        return float(m(to_tensor(dist, -1, 1, d), to_tensor(ref, -1, 1, d)).item())
+        x = torch.cat([to_tensor(a, -1, 1, d) for a in dists])
+        y = torch.cat([to_tensor(a, -1, 1, d) for a in refs])
+        return m(x, y).flatten().tolist()
 
 
 @functools.lru_cache(maxsize=None)
@@ -71,14 +78,20 @@ def _dists_model(device: str):
 def dists(ref: np.ndarray, dist: np.ndarray, resize: bool = False) -> float:
     """DISTS at full resolution (the official values' convention), or with piq's resize of the
     shorter side to 256 px (resize=True: ~4x faster, different numbers, its own row)."""
+    return dists_many([ref], [dist], resize)[0]
+
+
+def dists_many(refs, dists, resize: bool = False) -> list[float]:
     import piq
     import torch
 
     d = _device()
     m = _dists_model(d)
-    x, y = to_tensor(dist, 0, 1, d), to_tensor(ref, 0, 1, d)
+    x = torch.cat([to_tensor(a, 0, 1, d) for a in dists])
+    y = torch.cat([to_tensor(a, 0, 1, d) for a in refs])
     with torch.inference_mode():
         if resize:
-            return float(m(x, y).item())
-        # piq.DISTS.forward = resize + (1 - ContentLoss.forward); skip only the resize
-        return float(1 - piq.perceptual.ContentLoss.forward(m, x, y).item())
+            return m(x, y).flatten().tolist()
+        # piq.DISTS.forward = resize + (1 - ContentLoss.forward); skip only the resize (the
+        # subtraction in double precision, as the calibrated values were computed)
+        return [1 - v for v in piq.perceptual.ContentLoss.forward(m, x, y).flatten().tolist()]

@@ -2,7 +2,8 @@
 
 Every executor takes an iterable of jobs (dicts of plain arguments for `task.compute`) and yields
 (job, result) as results arrive; only the caller writes the store. Workers keep their models
-loaded between tasks (task.py caches codecs, metrics cache their networks).
+loaded between tasks (task.py caches codecs, metrics cache their networks) and take jobs in
+chunks of `batch` (task.compute_many batches LPIPS / DISTS across a chunk: the GPU default).
 
 A task that runs past `timeout` seconds is stopped as a whole and recorded as "ran past N s and
 was stopped". The task runs in a worker process (with a timeout, the serial executor is a pool of
@@ -35,31 +36,77 @@ def _alarm(signum, frame):
 
 
 def run_job(job: dict, timeout: float | None = None) -> dict:
-    """Run one job with an optional timeout; never raises (failures are part of the result)."""
+    return run_jobs([job], timeout)[0]
+
+
+def run_jobs(chunk: list, timeout: float | None = None) -> list:
+    """Run a chunk of jobs in one call (its network metrics batched across the jobs, see
+    task.compute_many) with an optional timeout of `timeout` per job; never raises: one result
+    per job, failures included."""
     from . import task as T
 
-    if job.get("threads"):  # a Dask worker: the policy is applied on its first task
-        pin_threads(job["threads"])
-    if job.get("device"):  # and the run's --device, which its environment does not carry
-        os.environ["BENCH_DEVICE"] = job["device"]
+    first = chunk[0]
+    if first.get("threads"):  # a Dask worker: the policy is applied on its first task
+        pin_threads(first["threads"])
+    if first.get("device"):  # and the run's --device, which its environment does not carry
+        _dask_device(first["device"])
     use_alarm = bool(timeout) and hasattr(signal, "SIGALRM") and _main_thread()
     if use_alarm:
         old = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        signal.setitimer(signal.ITIMER_REAL, timeout * len(chunk))
     try:
-        return T.compute(**job["args"])
+        if len(chunk) == 1:
+            return [T.compute(**first["args"])]
+        return T.compute_many([j["args"] for j in chunk])
     except TaskTimeout:
-        return _failed(job, timeout_message(timeout))
+        return [_failed(j, timeout_message(timeout * len(chunk), f" (with the {len(chunk) - 1} other tasks of its batch)"
+                                           if len(chunk) > 1 else "")) for j in chunk]
     except (KeyboardInterrupt, SystemExit):
         raise  # Ctrl-C stops the run (and is no failure of this task)
     except BaseException as e:  # noqa: BLE001 - a worker must report, not die
         import traceback
 
-        return _failed(job, f"{type(e).__name__}: {e}", traceback.format_exc())
+        return [_failed(j, f"{type(e).__name__}: {e}", traceback.format_exc()) for j in chunk]
     finally:
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
+
+
+_dask_pinned = None
+
+
+def _dask_device(dev: str) -> None:
+    """On a Dask worker process, once: the run's device, and one GPU per worker process
+    (a worker named 0, 1, ... as LocalCluster names them takes GPU name % count; others by pid).
+    A worker started with its own single-GPU CUDA_VISIBLE_DEVICES (dask-cuda) keeps it."""
+    global _dask_pinned
+    if _dask_pinned == dev:
+        return
+    os.environ["BENCH_DEVICE"] = dev
+    from .. import devices
+
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+        slot = int(name) if str(name).isdigit() else os.getpid()
+    except (ImportError, ValueError):
+        slot = os.getpid()
+    devices.pin_gpu(slot)
+    _dask_pinned = dev
+
+
+def chunks(jobs, size: int):
+    """Consecutive jobs in lists of `size` (the last may be shorter)."""
+    chunk = []
+    for job in jobs:
+        chunk.append(job)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _main_thread() -> bool:
@@ -134,59 +181,75 @@ def _stop_worker(signum, frame):
     os._exit(1)
 
 
-def _init_worker(threads: int):
+def _init_worker(threads: int, slots=None):
     signal.signal(signal.SIGTERM, _stop_worker)
     exit_with_parent()
     pin_threads(threads)
+    if slots is not None:  # this worker's index among the pool's: its GPU
+        with slots.get_lock():
+            slot, slots.value = slots.value, slots.value + 1
+        from .. import devices
+
+        devices.pin_gpu(slot)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
-def serial(jobs, timeout=None):
+def serial(jobs, timeout=None, batch: int = 1):
     """In this process; with a timeout, in one killable worker process (C code ignores SIGALRM)."""
     if timeout:
-        yield from pool(jobs, 1, timeout, threads=threads_per_worker(1))
+        yield from pool(jobs, 1, timeout, threads=threads_per_worker(1), batch=batch)
         return
     pin_threads(threads_per_worker(1))
-    for job in jobs:
-        yield job, run_job(job, timeout)
+    for chunk in chunks(jobs, batch):
+        yield from zip(chunk, run_jobs(chunk, timeout))
 
 
-def pool(jobs, workers: int, timeout=None, threads: int | None = None):
-    """Bounded submission to a pool of long-lived worker processes (2 x workers in flight, or one
-    per worker with a timeout, so that submission time is start time)."""
+def pool(jobs, workers: int, timeout=None, threads: int | None = None, batch: int = 1):
+    """Bounded submission to a pool of long-lived worker processes (2 x workers chunks in flight,
+    or one per worker with a timeout, so that submission time is start time); a chunk of `batch`
+    jobs per submission. Each worker takes a slot number at start: its GPU when several are seen."""
+    import multiprocessing
+
     threads = threads or threads_per_worker(workers)
-    jobs = iter(jobs)
-    make = lambda: ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,))  # noqa: E731
+    jobs = chunks(jobs, batch)
+
+    def make():
+        slots = multiprocessing.Value("i", 0)
+        return ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads, slots))
+
     depth = workers if timeout else 2 * workers
+    limit = timeout * batch if timeout else None
     ex, inflight, retry = make(), {}, []
     try:
         while True:
             while len(inflight) < depth:
-                job = retry.pop() if retry else next(jobs, None)
-                if job is None:
+                chunk = retry.pop() if retry else next(jobs, None)
+                if chunk is None:
                     break
-                inflight[ex.submit(run_job, job, timeout)] = (job, time.monotonic())
+                inflight[ex.submit(run_jobs, chunk, timeout)] = (chunk, time.monotonic())
             if not inflight:
                 return
             done, _ = wait(inflight, timeout=0.5 if timeout else 5, return_when=FIRST_COMPLETED)
             broken = False
             for f in done:
-                job, _t = inflight.pop(f)
+                chunk, _t = inflight.pop(f)
                 try:
-                    yield job, f.result()
+                    yield from zip(chunk, f.result())
                 except BrokenProcessPool:
                     broken = True
-                    job["attempts"] = job.get("attempts", 0) + 1
-                    if job["attempts"] > 1:
-                        yield job, _failed(job, "a worker process died twice while running this task")
+                    attempts = chunk[0]["attempts"] = chunk[0].get("attempts", 0) + 1
+                    if attempts > 1:
+                        for job in chunk:
+                            yield job, _failed(job, "a worker process died twice while running this task")
                     else:
-                        retry.append(job)
-            hung = [f for f, (_j, t0) in inflight.items() if timeout and time.monotonic() - t0 > timeout + GRACE_S]
+                        retry.append(chunk)
+            hung = [f for f, (c, t0) in inflight.items() if timeout and time.monotonic() - t0 > limit + GRACE_S]
             if hung or broken:
                 for f in hung:
-                    job, _t = inflight.pop(f)
-                    yield job, _failed(job, timeout_message(timeout, " (its worker process was killed)"))
-                retry.extend(j for j, _t in inflight.values())
+                    chunk, _t = inflight.pop(f)
+                    for job in chunk:
+                        yield job, _failed(job, timeout_message(timeout, " (its worker process was killed)"))
+                retry.extend(c for c, _t in inflight.values())
                 inflight.clear()
                 _terminate(list(getattr(ex, "_processes", {}).values()))
                 ex.shutdown(wait=False, cancel_futures=True)
@@ -206,7 +269,7 @@ def _terminate(procs) -> None:
             p.kill()
 
 
-def dask(jobs, address: str, timeout=None):
+def dask(jobs, address: str, timeout=None, batch: int = 1):
     """Submit to a Dask distributed scheduler; the client gathers results and writes the store.
 
     With a timeout, one task per worker thread is in flight, so submission time is start time; a
@@ -217,18 +280,19 @@ def dask(jobs, address: str, timeout=None):
 
     client = Client(address, timeout="30s")
     try:
-        jobs = iter(jobs)
+        jobs = chunks(jobs, batch)
+        limit = timeout * batch if timeout else None
         n = max(1, sum(client.nthreads().values()))
         depth = n if timeout else 2 * n
         futs = {}
         while True:
             while len(futs) < depth:
-                job = next(jobs, None)
-                if job is None:
+                chunk = next(jobs, None)
+                if chunk is None:
                     break
-                job["threads"] = 1  # one thread per worker thread slot (start workers with --nthreads 1)
-                job["device"] = os.environ.get("BENCH_DEVICE", "cpu")
-                futs[client.submit(run_job, job, timeout, pure=False, retries=2)] = (job, time.monotonic())
+                chunk[0]["threads"] = 1  # one thread per worker thread slot (start workers with --nthreads 1)
+                chunk[0]["device"] = os.environ.get("BENCH_DEVICE", "cpu")
+                futs[client.submit(run_jobs, chunk, timeout, pure=False, retries=2)] = (chunk, time.monotonic())
             if not futs:
                 return
             try:
@@ -236,13 +300,13 @@ def dask(jobs, address: str, timeout=None):
             except TimeoutError:
                 done = set()
             for f in done:
-                job, _t = futs.pop(f)
+                chunk, _t = futs.pop(f)
                 try:
                     res = f.result()
                 except Exception as e:  # noqa: BLE001 - e.g. KilledWorker after retries
-                    res = _failed(job, f"{type(e).__name__} on the Dask cluster: {e}")
-                yield job, res
-            hung = [f for f, (_j, t0) in futs.items() if timeout and time.monotonic() - t0 > timeout + GRACE_S]
+                    res = [_failed(job, f"{type(e).__name__} on the Dask cluster: {e}") for job in chunk]
+                yield from zip(chunk, res)
+            hung = [f for f, (_c, t0) in futs.items() if timeout and time.monotonic() - t0 > limit + GRACE_S]
             if hung:
                 where = {k: w for w, keys in client.processing().items() for k in keys}
                 client.cancel(hung)
@@ -250,7 +314,8 @@ def dask(jobs, address: str, timeout=None):
                 if busy:
                     client.restart_workers(busy)
                 for f in hung:
-                    job, _t = futs.pop(f)
-                    yield job, _failed(job, timeout_message(timeout, " (its Dask worker process was restarted)"))
+                    chunk, _t = futs.pop(f)
+                    for job in chunk:
+                        yield job, _failed(job, timeout_message(timeout, " (its Dask worker process was restarted)"))
     finally:
         client.close()

@@ -69,7 +69,8 @@ def decode_stored(codec_id: str, bitstream: bytes, point, shape, recon_sha256: s
 
 def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int, point,
             metric_names: list[str], recon: np.ndarray | None = None, extractors=(),
-            image_sha256: str | None = None, keep_recon: bool = False, stored: dict | None = None) -> dict:
+            image_sha256: str | None = None, keep_recon: bool = False, stored: dict | None = None,
+            defer: bool = False) -> dict:
     """Encode/decode (unless `recon` is given, or `stored` = {bitstream, recon_sha256} of a stored
     encoding to decode again) and score.
 
@@ -77,6 +78,7 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
     a new reconstruction when `keep_recon`, 'scores': [...], 'failures': [...], 'features': {...},
     'redecoded': False when a stored bitstream no longer decoded to its pixels and the point was
     encoded afresh} with no side effects; workers, not the single writer, pay for the PNG.
+    `defer`: metrics with a batched form are left out and named in out['deferred'] (compute_many).
     """
     out = {"encoding": None, "bitstream": None, "recon_png": None, "scores": [], "failures": [], "features": {}}
     c = codec(codec_id)
@@ -114,14 +116,12 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
             "encode_s": t1 - t0, "decode_s": t2 - t1, "recon_sha256": pixel_sha256(rec),
             "info": json.dumps(enc.info, default=str)}
         out["bitstream"], out["recon_png"], recon = enc.data, png_bytes(rec) if keep_recon else None, rec
+    deferred = [m for m in metric_names if defer and M.batched(m)]
     for name in metric_names:
-        try:
-            t0 = time.perf_counter()
-            v = M.score(name, pixels, recon)
-            out["scores"].append({"encoding_key": key, "metric": name, "metric_version": M.version_key(name),
-                                  "value": v, "seconds": time.perf_counter() - t0})
-        except Exception as e:  # noqa: BLE001
-            out["failures"].append(_failure("metric", image_name, codec_id, point, name, e))
+        if name not in deferred:
+            _score(out, name, key, pixels, recon, (image_name, codec_id, point))
+    if deferred:
+        out["deferred"] = (deferred, key, recon, (image_name, codec_id, point))
     for ext in extractors:
         from ..metrics.sets import features
 
@@ -130,3 +130,42 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
         except Exception as e:  # noqa: BLE001
             out["failures"].append(_failure("features", image_name, codec_id, point, ext, e))
     return out
+
+
+def _score(out, name, key, pixels, recon, where, values=None, seconds=None) -> None:
+    """Score one metric into `out` (or record the given value); a failure is recorded, not raised."""
+    try:
+        t0 = time.perf_counter()
+        v = M.score(name, pixels, recon) if values is None else values
+        out["scores"].append({"encoding_key": key, "metric": name, "metric_version": M.version_key(name),
+                              "value": v, "seconds": seconds if seconds is not None else time.perf_counter() - t0})
+    except Exception as e:  # noqa: BLE001
+        out["failures"].append(_failure("metric", *where, name, e))
+
+
+def compute_many(args_list: list[dict]) -> list[dict]:
+    """compute() for a chunk of jobs with the batchable metrics (LPIPS, DISTS) scored together:
+    one forward pass per metric and image shape for the whole chunk (on a GPU, far fewer and
+    fuller kernels). A batch that fails is scored again image by image, so a failure stays the
+    task's own."""
+    outs = [compute(**a, defer=True) for a in args_list]
+    groups: dict = {}
+    for i, (a, o) in enumerate(zip(args_list, outs)):
+        for name in o.get("deferred", ((),))[0]:
+            groups.setdefault((name, a["pixels"].shape), []).append(i)
+    for (name, _shape), idx in groups.items():
+        t0 = time.perf_counter()
+        try:
+            values = M.score_many(name, [args_list[i]["pixels"] for i in idx], [outs[i]["deferred"][2] for i in idx])
+        except Exception:  # noqa: BLE001 - one at a time below
+            values = None
+        each = (time.perf_counter() - t0) / len(idx)
+        for j, i in enumerate(idx):
+            _, key, recon, where = outs[i]["deferred"]
+            if values is None:
+                _score(outs[i], name, key, args_list[i]["pixels"], recon, where)
+            else:
+                _score(outs[i], name, key, None, None, where, values[j], each)
+    for o in outs:
+        o.pop("deferred", None)
+    return outs
