@@ -95,3 +95,22 @@ def test_console_script_lists_without_heavy_imports():
     r = subprocess.run([sys.executable, "-c", "import sys; from bench.cli import main; main(['list', 'codecs']);"
                         "print('torch' in sys.modules)"], capture_output=True, text=True, check=True)
     assert "jpeg2000" in r.stdout and r.stdout.strip().endswith("False")
+
+
+def test_outputs_are_rebuilt_in_proportion_to_what_changed(tmp_path, capsys):
+    """An unchanged re-run rewrites nothing; a new metric draws its own figure and leaves the
+    others' files alone; a deleted figure is drawn again."""
+    out = tmp_path / "r"
+    base = ["run", "--codec", "jpeg", "--metric", "psnr", "--anchor", "jpeg", "--image", "astronaut",
+            "--out", str(out), "--no-progress"]
+    assert main(base) == 0, capsys.readouterr().err
+    fig, table = out / "rd_psnr.png", out / "leaderboard.md"
+    t_fig, t_table = fig.stat().st_mtime_ns, table.stat().st_mtime_ns
+    assert main(base) == 0
+    assert (fig.stat().st_mtime_ns, table.stat().st_mtime_ns) == (t_fig, t_table)
+    assert main(base + ["--metric", "ssim"]) == 0
+    assert fig.stat().st_mtime_ns == t_fig and (out / "rd_ssim.png").is_file()
+    assert table.stat().st_mtime_ns != t_table and "SSIM" in table.read_text().upper()
+    (out / "rd_psnr.pdf").unlink()
+    assert main(base + ["--metric", "ssim"]) == 0
+    assert (out / "rd_psnr.pdf").is_file() and fig.stat().st_mtime_ns != t_fig
