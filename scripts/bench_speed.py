@@ -7,8 +7,8 @@ repetitions, each in a fresh process, so imports and start-up count as they do f
    decode, numpy PSNR, pytorch-msssim, the lpips network), whole process and grid only, on a cheap
    grid (Kodak x JPEG x 8 points x PSNR) and an expensive one (+ MS-SSIM + LPIPS), 1 worker;
    the cheap grid at 8 / 48 / 192 tasks.                                        goal <= 1.05
-2. wall time, 2 workers vs the best single worker (1 or 2 threads) on a CPU-bound grid of 192
-   tasks (24 Kodak x JPEG 2000 x 8 points x PSNR + MS-SSIM).                    goal >= 1.8x
+2. wall time, 2 workers vs the best single worker (1 or 2 threads) on two CPU-bound grids of 192
+   tasks (24 Kodak x JPEG 2000 x 8 points x PSNR + MS-SSIM, and x PSNR).         goal >= 1.8x
 3. CPU of `bench run` / CPU of `python -m compressai.utils.bench jpeg` on the same sweep (4 Kodak
    images x 9 qualities, PSNR + MS-SSIM, one process each), numbers compared.   goal <= 0.67
 4. wall time of `bench --help`, `bench list datasets`, a name error, an unchanged re-run of the
@@ -127,19 +127,31 @@ def harness_vs_raw(tmp: Path, reps: int):
 
 
 def workers(tmp: Path, reps: int):
-    print("\n2. 2 workers vs the best single worker: 24 Kodak x JPEG 2000 x 8 points x PSNR + MS-SSIM (192 tasks), wall s")
+    """Two grids of 192 tasks: one whose single worker can use a second core (MS-SSIM's torch
+    threads) and one whose single worker cannot (JPEG 2000 is pinned to one thread by its card,
+    PSNR is numpy). With 2 cores, perfect scaling of the 1-thread worker bounds the speed-up over a
+    2-thread single worker: 2 x wall(1 thread) / wall(2 threads) <= 2."""
     d = subset(24, tmp)
-    res = {"1 worker, 1 thread": [], "1 worker, 2 threads": [], "2 workers x 1 thread": []}
-    for r in range(reps):
-        for label, w, th in (("1 worker, 1 thread", 1, "1"), ("1 worker, 2 threads", 1, "2"), ("2 workers x 1 thread", 2, "1")):
-            out = tmp / f"w-{r}-{w}-{th}"
-            wall, *_ = child(BENCH + ["run", "--dataset", str(d), "--codec", "jpeg2000", "--metric", "psnr", "--metric",
-                                      "ms-ssim", "--out", str(out), "--no-progress", "--workers", str(w)], {"BENCH_THREADS": th})
-            res[label].append(wall)
-    for k, v in res.items():
-        print(f"   {k:22s} {stats(v)}")
-    best = min(min(res["1 worker, 1 thread"]), min(res["1 worker, 2 threads"]))
-    print(f"   speed-up 2 workers / best single: {best / min(res['2 workers x 1 thread']):.2f}x (goal >= 1.8x)")
+    for metrics in (["psnr", "ms-ssim"], ["psnr"]):
+        print(f"\n2. 2 workers vs the best single worker: 24 Kodak x JPEG 2000 x 8 points x {' + '.join(metrics).upper()}"
+              " (192 tasks), wall s")
+        res = {"1 worker, 1 thread": [], "1 worker, 2 threads": [], "2 workers x 1 thread": []}
+        for r in range(reps):
+            for label, w, th in (("1 worker, 1 thread", 1, "1"), ("1 worker, 2 threads", 1, "2"),
+                                 ("2 workers x 1 thread", 2, "1")):
+                out = tmp / f"w-{r}-{w}-{th}-{len(metrics)}"
+                wall, *_ = child(BENCH + ["run", "--dataset", str(d), "--codec", "jpeg2000", "--out", str(out),
+                                          "--no-progress", "--workers", str(w)] + [a for m in metrics for a in ("--metric", m)],
+                                 {"BENCH_THREADS": th})
+                res[label].append(wall)
+        for k, v in res.items():
+            print(f"   {k:22s} {stats(v)}")
+        one, two = min(res["1 worker, 1 thread"]), min(res["1 worker, 2 threads"])
+        best, pair = min(one, two), res["2 workers x 1 thread"]
+        med = min(statistics.median(res["1 worker, 1 thread"]), statistics.median(res["1 worker, 2 threads"]))
+        print(f"   speed-up 2 workers / best single: min-wall {best / min(pair):.2f}x, median "
+              f"{med / statistics.median(pair):.2f}x"
+              f" (goal >= 1.8x); vs 1 thread {one / min(pair):.2f}x; bound with perfect scaling {2 * best / one:.2f}x")
 
 
 def compressai(tmp: Path, reps: int):
