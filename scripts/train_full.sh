@@ -6,7 +6,10 @@
 #   2. every point fine-tuned from its size's base for FT_STEPS, lr / 10 for the last fifth.
 # Data: BSDS500 + McMaster + Urban100 (never Kodak, the test set), 256-px crops, batch 8.
 # Resumable: rerun and every stage continues from RUNS/<stage>/state.pt; STAGES picks stages.
-# Usage: scripts/train_full.sh [RUNS_DIR]   env: BASE_STEPS FT_STEPS DEVICE THREADS STAGES
+# On an accelerator: DEVICE=cuda PARALLEL=9 runs the fine-tunes of a size 9 at a time (one GPU
+# holds them all); MAX_MINUTES stops every stage checkpointed in time to bring the states back.
+# Usage: scripts/train_full.sh [RUNS_DIR]
+#   env: BASE_STEPS FT_STEPS DEVICE THREADS STAGES PARALLEL MAX_MINUTES EXPORT_DIR (default codecs/learned/full)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-runs-full}
@@ -16,7 +19,7 @@ DEVICE=${DEVICE:-cpu}
 BENCH=${BENCH:-.venv/bin/bench}
 DATA=bsds500,mcmaster,urban100
 COMMON=(--crop 256 --batch 8 --lr 1e-4 --dataset "$DATA" --device "$DEVICE" --threads "${THREADS:-1}"
-        --checkpoint-every 250 --alpha 1 --beta 1)
+        --checkpoint-every 250 --alpha 1 --beta 1 ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"})
 declare -A SIZE=([low]="--N 128 --M 192" [high]="--N 192 --M 320")
 # lambdas, low to high rate: mse and msssim from CompressAI's zoo tables (qualities 1-3 on the
 # small size, 5-7 on the large), dpc scaled from the session-1 ladder so that its rates span the same range
@@ -36,12 +39,22 @@ finetune() {  # STAGE
   # shellcheck disable=SC2086
   "$BENCH" train "$RUNS/$1" ${SIZE[$size]} "${COMMON[@]}" --objective "$fam" --lmbda "${LAMBDA[$1]}" \
     --steps "$FT_STEPS" --lr-drop-at $((FT_STEPS * 4 / 5)) --init "$RUNS/base-$size/state.pt" \
-    --export "codecs/learned/full/$1.pt"
+    --export "${EXPORT_DIR:-codecs/learned/full}/$1.pt"
 }
+PARALLEL=${PARALLEL:-1}
+pids=()
 for stage in ${STAGES:-base-low base-high mse-1 mse-2 mse-3 mse-4 mse-5 mse-6 msssim-1 msssim-2 msssim-3 msssim-4 msssim-5 msssim-6 dpc-1 dpc-2 dpc-3 dpc-4 dpc-5 dpc-6}; do
   case $stage in
     base-low) base low 0.0067 ;;
     base-high) base high 0.0483 ;;
-    *) finetune "$stage" ;;
+    *) if [ "$PARALLEL" -gt 1 ]; then
+         mkdir -p "$RUNS"; finetune "$stage" > "$RUNS/$stage.log" 2>&1 & pids+=($!)
+         if [ ${#pids[@]} -ge "$PARALLEL" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+       else
+         finetune "$stage"
+       fi ;;
   esac
 done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+[ $rc = 0 ] || { echo "a fine-tune failed: see the logs in $RUNS" >&2; exit 1; }
