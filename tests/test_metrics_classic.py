@@ -71,3 +71,23 @@ def test_every_row_declares_its_conventions():
 def test_unknown_metric_lists_valid_names():
     with pytest.raises(UnknownName, match="valid metrics: .*ms-ssim"):
         M.get("msssim")
+
+
+def test_large_images_ms_ssim_channel_by_channel_is_bit_identical(astronaut):
+    """Above 4 MP MS-SSIM runs one channel at a time (a third of the float maps alive); the value
+    is pytorch-msssim's on the whole image, bit for bit, at this machine's thread count."""
+    import torch
+    from PIL import Image
+    from pytorch_msssim import ms_ssim
+
+    from bench.metrics import classic
+
+    ref = np.array(Image.fromarray(astronaut).resize((2100, 2000), Image.BICUBIC))
+    rng = np.random.default_rng(3)
+    dist = np.clip(ref.astype(int) + rng.integers(-15, 16, ref.shape), 0, 255).astype(np.uint8)
+    assert ref.shape[0] * ref.shape[1] > classic.MS_SSIM_BY_CHANNEL
+    t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]  # noqa: E731
+    whole = float(ms_ssim(t(ref), t(dist), data_range=255.0).item())
+    threads = torch.get_num_threads()
+    assert classic.ms_ssim(ref, dist) == whole and torch.get_num_threads() == threads
+    assert 0.5 < whole < 0.99

@@ -14,6 +14,7 @@ from ..errors import MetricError
 # rounded to 8 bits (rgb2gray of uint8 returns uint8); this reproduces results_official.csv.
 MATLAB_GREY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 MS_SSIM_MIN_SIDE = 161  # pytorch-msssim: 5 scales with an 11-px window need side > 10 * 2**4
+MS_SSIM_BY_CHANNEL = 4_000_000  # pixels above which MS-SSIM runs one channel at a time (memory)
 
 
 def mse(ref: np.ndarray, dist: np.ndarray) -> float:
@@ -87,4 +88,23 @@ def ms_ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "rgb") -> float:
 
     _check_size(ref, dist, "ms-ssim", MS_SSIM_MIN_SIDE, "5 scales of an 11-px window; use ssim for small images")
     f = _grey if colour == "grey" else (lambda a: a)
-    return float(_ms_ssim(_tensor(f(ref)), _tensor(f(dist)), data_range=255.0).item())
+    a, b = f(ref), f(dist)
+    if a.ndim == 3 and a.shape[0] * a.shape[1] > MS_SSIM_BY_CHANNEL:
+        return _ms_ssim_by_channel(a, b)
+    return float(_ms_ssim(_tensor(a), _tensor(b), data_range=255.0).item())
+
+
+def _ms_ssim_by_channel(a: np.ndarray, b: np.ndarray) -> float:
+    """Large images: pytorch-msssim on one channel at a time and the mean of the three, as it
+    averages them itself: a third of the float32 maps alive at once, the same bits. One torch
+    thread: with two, torch splits a single channel's mean differently (1 ulp; tested)."""
+    import torch
+    from pytorch_msssim import ms_ssim as _ms_ssim
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        vals = [_ms_ssim(_tensor(a[..., c:c + 1]), _tensor(b[..., c:c + 1]), data_range=255.0) for c in range(a.shape[2])]
+    finally:
+        torch.set_num_threads(n)
+    return float(torch.stack(vals).mean().item())
