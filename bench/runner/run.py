@@ -134,6 +134,7 @@ def run(cfg: RunConfig) -> RunSummary:
     # resolved (and a CUDA request without a device refused) before any work; torch is only
     # imported for it when a metric's network runs on the device
     on_device = device() if any(M.on_device(M.get(m)) for m in metric_names) else None
+    batch = cfg.batch or (GPU_BATCH if (on_device or "cpu") != "cpu" and any(map(M.batched, fr_nr)) else 1)
     extractors = {M.get(m).fn: M.version_key(m) for m in set_metrics}  # extractor -> features version
     store = Store(cfg.out)
     store.clean_stale_tmp()
@@ -148,7 +149,7 @@ def run(cfg: RunConfig) -> RunSummary:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "packages": versions(), "host": platform.node(), "platform": platform.platform(),
         "workers": cfg.workers, "scheduler": cfg.scheduler, "task_timeout": cfg.task_timeout,
-        "device": {"requested": requested(), "networks": on_device}, "batch": cfg.batch,
+        "device": {"requested": requested(), "networks": on_device}, "batch": batch,
         "command": cfg.command or " ".join(sys.argv),
         "annotations": ({"file": str(ds.annotations), "sha256": ds.annotations_sha256, "version": detection.gt_version(ds)}
                         if ds.annotations and any(detection.is_detection(m) for m in set_metrics) else None),
@@ -159,7 +160,7 @@ def run(cfg: RunConfig) -> RunSummary:
         gt = (detection.ground_truth(ds), manifest["annotations"]["version"]) if manifest["annotations"] else None
         _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress, extractors, workers=cfg.workers,
               scheduler=cfg.scheduler, timeout=cfg.task_timeout, ground_truth=gt, keep_recon=cfg.keep_recon,
-              batch=cfg.batch or (GPU_BATCH if (on_device or "cpu") != "cpu" and any(map(M.batched, fr_nr)) else 1))
+              batch=batch)
         if set_metrics:
             _set_scores(store, run_id, set_metrics, manifest)
     finally:
