@@ -236,7 +236,7 @@ def main():
             parts[k](tmp, a.reps)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\n(GPU throughput: not measured here, no CUDA device)")
+    print("\n(GPU throughput per metric: scripts/bench_metrics.py --throughput, on a machine with a GPU)")
 
 
 if __name__ == "__main__":
