@@ -131,6 +131,11 @@ def test_dask_localcluster_over_tcp_matches_and_survives_a_killed_worker(referen
         assert addr.startswith("tcp://127.0.0.1:")
         assert main(grid(tmp_path / "a", d, "--scheduler", addr)) == 0
         assert records(tmp_path / "a") == ref
+        # tasks sent in chunks of 3 (the GPU path's batching), and in chunks of 2 to a pool: the same records
+        assert main(grid(tmp_path / "c", d, "--scheduler", addr, "--batch", "3")) == 0
+        assert records(tmp_path / "c") == ref
+        assert main(grid(tmp_path / "p", d, "--workers", "2", "--batch", "2")) == 0
+        assert records(tmp_path / "p") == ref
         # again, killing one worker process while the grid runs
         rc = []
         t = threading.Thread(target=lambda: rc.append(main(grid(tmp_path / "b", d, "--scheduler", addr))))
