@@ -70,4 +70,3 @@ def pin_gpu(slot: int) -> None:
     gpus = visible_gpus()
     if requested() in ("auto", "cuda") and len(gpus) > 1:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
-        _resolve.cache_clear()

@@ -218,7 +218,6 @@ def pool(jobs, workers: int, timeout=None, threads: int | None = None, batch: in
         return ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads, slots))
 
     depth = workers if timeout else 2 * workers
-    limit = timeout * batch if timeout else None
     ex, inflight, retry = make(), {}, []
     try:
         while True:
@@ -243,12 +242,12 @@ def pool(jobs, workers: int, timeout=None, threads: int | None = None, batch: in
                             yield job, _failed(job, "a worker process died twice while running this task")
                     else:
                         retry.append(chunk)
-            hung = [f for f, (c, t0) in inflight.items() if timeout and time.monotonic() - t0 > limit + GRACE_S]
+            hung = [f for f, (c, t0) in inflight.items() if timeout and time.monotonic() - t0 > timeout * len(c) + GRACE_S]
             if hung or broken:
                 for f in hung:
                     chunk, _t = inflight.pop(f)
                     for job in chunk:
-                        yield job, _failed(job, timeout_message(timeout, " (its worker process was killed)"))
+                        yield job, _failed(job, timeout_message(timeout * len(chunk), " (its worker process was killed)"))
                 retry.extend(c for c, _t in inflight.values())
                 inflight.clear()
                 _terminate(list(getattr(ex, "_processes", {}).values()))
@@ -281,7 +280,6 @@ def dask(jobs, address: str, timeout=None, batch: int = 1):
     client = Client(address, timeout="30s")
     try:
         jobs = chunks(jobs, batch)
-        limit = timeout * batch if timeout else None
         n = max(1, sum(client.nthreads().values()))
         depth = n if timeout else 2 * n
         futs = {}
@@ -306,7 +304,7 @@ def dask(jobs, address: str, timeout=None, batch: int = 1):
                 except Exception as e:  # noqa: BLE001 - e.g. KilledWorker after retries
                     res = [_failed(job, f"{type(e).__name__} on the Dask cluster: {e}") for job in chunk]
                 yield from zip(chunk, res)
-            hung = [f for f, (_c, t0) in futs.items() if timeout and time.monotonic() - t0 > limit + GRACE_S]
+            hung = [f for f, (c, t0) in futs.items() if timeout and time.monotonic() - t0 > timeout * len(c) + GRACE_S]
             if hung:
                 where = {k: w for w, keys in client.processing().items() for k in keys}
                 client.cancel(hung)
@@ -316,6 +314,7 @@ def dask(jobs, address: str, timeout=None, batch: int = 1):
                 for f in hung:
                     chunk, _t = futs.pop(f)
                     for job in chunk:
-                        yield job, _failed(job, timeout_message(timeout, " (its Dask worker process was restarted)"))
+                        yield job, _failed(job, timeout_message(timeout * len(chunk),
+                                                                " (its Dask worker process was restarted)"))
     finally:
         client.close()

@@ -134,7 +134,7 @@ def run(cfg: RunConfig) -> RunSummary:
     # resolved (and a CUDA request without a device refused) before any work; torch is only
     # imported for it when a metric's network runs on the device
     on_device = device() if any(M.on_device(M.get(m)) for m in metric_names) else None
-    batch = cfg.batch or (GPU_BATCH if (on_device or "cpu") != "cpu" and any(map(M.batched, fr_nr)) else 1)
+    batch = cfg.batch or (GPU_BATCH if on_device not in (None, "cpu") and any(map(M.batched, fr_nr)) else 1)
     extractors = {M.get(m).fn: M.version_key(m) for m in set_metrics}  # extractor -> features version
     store = Store(cfg.out)
     store.clean_stale_tmp()
@@ -501,14 +501,12 @@ def write_outputs(store: Store, run_id: int | None = None, *, anchor: str | None
         todo = [m for m in metric_names if kept.get(m, [None])[0] != figures[m]
                 or not all((store.dir / f).is_file() for f in kept[m][1])]
         for m in metric_names:
-            if m not in todo:
-                files += kept[m][1]
-        for m in todo:
-            drawn = [p.name for p in rd_plots(store.dir, cvs, [m], anchor=lb.options.anchor, title=man["dataset"],
-                                              levels=lb.levels)]
-            figures[m] = [figures[m], drawn]
-            files += drawn
-        figures.update({m: kept[m] for m in metric_names if m not in todo})
+            if m in todo:
+                figures[m] = [figures[m], [p.name for p in rd_plots(store.dir, cvs, [m], anchor=lb.options.anchor,
+                                                                    title=man["dataset"], levels=lb.levels)]]
+            else:
+                figures[m] = kept[m]
+            files += figures[m][1]
     if digest is not None:
         atomic_write(stamp, json.dumps({"digest": digest, "files": files, "figures": figures}).encode())
     return md

@@ -132,15 +132,19 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
     return out
 
 
-def _score(out, name, key, pixels, recon, where, values=None, seconds=None) -> None:
-    """Score one metric into `out` (or record the given value); a failure is recorded, not raised."""
+def _score(out, name, key, pixels, recon, where) -> None:
+    """Score one metric into `out`; a failure is recorded, not raised."""
     try:
         t0 = time.perf_counter()
-        v = M.score(name, pixels, recon) if values is None else values
-        out["scores"].append({"encoding_key": key, "metric": name, "metric_version": M.version_key(name),
-                              "value": v, "seconds": seconds if seconds is not None else time.perf_counter() - t0})
+        v = M.score(name, pixels, recon)
+        _append(out, key, name, v, time.perf_counter() - t0)
     except Exception as e:  # noqa: BLE001
         out["failures"].append(_failure("metric", *where, name, e))
+
+
+def _append(out, key, name, value, seconds) -> None:
+    out["scores"].append({"encoding_key": key, "metric": name, "metric_version": M.version_key(name),
+                          "value": value, "seconds": seconds})
 
 
 def compute_many(args_list: list[dict]) -> list[dict]:
@@ -151,8 +155,9 @@ def compute_many(args_list: list[dict]) -> list[dict]:
     outs = [compute(**a, defer=True) for a in args_list]
     groups: dict = {}
     for i, (a, o) in enumerate(zip(args_list, outs)):
-        for name in o.get("deferred", ((),))[0]:
-            groups.setdefault((name, a["pixels"].shape), []).append(i)
+        if "deferred" in o:
+            for name in o["deferred"][0]:
+                groups.setdefault((name, a["pixels"].shape), []).append(i)
     for (name, _shape), idx in groups.items():
         t0 = time.perf_counter()
         try:
@@ -165,7 +170,7 @@ def compute_many(args_list: list[dict]) -> list[dict]:
             if values is None:
                 _score(outs[i], name, key, args_list[i]["pixels"], recon, where)
             else:
-                _score(outs[i], name, key, None, None, where, values[j], each)
+                _append(outs[i], key, name, values[j], each)
     for o in outs:
         o.pop("deferred", None)
     return outs
