@@ -129,8 +129,8 @@ def harness_vs_raw(tmp: Path, reps: int):
 def workers(tmp: Path, reps: int):
     """Two grids of 192 tasks: one whose single worker can use a second core (MS-SSIM's torch
     threads) and one whose single worker cannot (JPEG 2000 is pinned to one thread by its card,
-    PSNR is numpy). With 2 cores, perfect scaling of the 1-thread worker bounds the speed-up over a
-    2-thread single worker: 2 x wall(1 thread) / wall(2 threads) <= 2."""
+    PSNR is numpy). With 2 cores, perfect scaling of the 1-thread worker bounds the speed-up over
+    the best single worker at 2 x wall(best single) / wall(1 thread) (2 when 1 thread is best)."""
     d = subset(24, tmp)
     for metrics in (["psnr", "ms-ssim"], ["psnr"]):
         print(f"\n2. 2 workers vs the best single worker: 24 Kodak x JPEG 2000 x 8 points x {' + '.join(metrics).upper()}"
