@@ -81,6 +81,30 @@ def test_two_concurrent_runs_on_one_directory(reference, tmp_path):
     assert records(out) == ref
 
 
+class _LockedThenFree:
+    """A connection whose WAL switch is refused at once twice, as SQLite does (no busy handler)
+    while a concurrent run is creating the same new store."""
+    def __init__(self, refusals, error="database is locked"):
+        self.left, self.error, self.calls = refusals, error, 0
+
+    def execute(self, sql):
+        self.calls += 1
+        if self.left:
+            self.left -= 1
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_the_wal_switch_waits_out_a_concurrent_opener_and_passes_other_errors_on():
+    from bench.runner.store import _wal
+    db = _LockedThenFree(2)
+    _wal(db)
+    assert db.calls == 3
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _wal(_LockedThenFree(1, "disk I/O error"))
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _wal(_LockedThenFree(10**6), wait_s=0.2)  # a lock that never goes is not waited on forever
+
+
 def _faulty_card(tmp_path, cls):
     c = tmp_path / "cards" / "codecs"
     c.mkdir(parents=True, exist_ok=True)

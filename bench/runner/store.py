@@ -72,7 +72,7 @@ class Store:
         try:
             self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=60000")
             with self.tx():
@@ -246,6 +246,20 @@ class Store:
         db = getattr(self, "db", None)
         if db is not None:
             db.close()
+
+
+def _wal(db, wait_s: float = 60.0) -> None:
+    """Switch to WAL, waiting out a concurrent opener: SQLite answers 'database is locked' to this
+    pragma at once (no busy handler) while another connection is creating the same new store."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _unusable(path: Path, why) -> str:
