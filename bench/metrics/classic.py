@@ -95,16 +95,72 @@ def ms_ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "rgb") -> float:
 
 
 def _ms_ssim_by_channel(a: np.ndarray, b: np.ndarray) -> float:
-    """Large images: pytorch-msssim on one channel at a time and the mean of the three, as it
-    averages them itself: a third of the float32 maps alive at once, the same bits. One torch
+    """Large images: pytorch-msssim's MS-SSIM, one channel at a time and rows of the maps a tile at
+    a time, the same bits as the whole image. Why: oneDNN writes a one-channel convolution's output
+    padded to 16 channels (1 GB for a 12 MP plane); a tile's is a few MB. Valid filtering makes a
+    tile of r map rows read r + 10 image rows, the direct convolution gives every tile's pixel the
+    same bits (tested), the maps are assembled whole so the means are pytorch-msssim's own. One torch
     thread: with two, torch splits a single channel's mean differently (1 ulp; tested)."""
     import torch
-    from pytorch_msssim import ms_ssim as _ms_ssim
 
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        vals = [_ms_ssim(_tensor(a[..., c:c + 1]), _tensor(b[..., c:c + 1]), data_range=255.0) for c in range(a.shape[2])]
+        vals = [_ms_ssim_lean(_tensor(a[..., c:c + 1]), _tensor(b[..., c:c + 1])) for c in range(a.shape[2])]
     finally:
         torch.set_num_threads(n)
     return float(torch.stack(vals).mean().item())
+
+
+def _ms_ssim_lean(X, Y, data_range: float = 255.0):
+    """pytorch_msssim.ms_ssim (its defaults: 11-tap sigma-1.5 window, Wang 2003 weights, K) on one
+    channel, by `_ssim_maps`."""
+    import torch
+    import torch.nn.functional as F
+    from pytorch_msssim.ssim import _fspecial_gauss_1d
+
+    weights = X.new_tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
+    win = _fspecial_gauss_1d(11, 1.5)[None]
+    mcs = []
+    for level in range(len(weights)):
+        ssim, cs = _ssim_maps(X, Y, win, data_range, last=level == len(weights) - 1)
+        if ssim is None:
+            mcs.append(torch.relu(cs))
+            padding = [s % 2 for s in X.shape[2:]]
+            X, Y = F.avg_pool2d(X, kernel_size=2, padding=padding), F.avg_pool2d(Y, kernel_size=2, padding=padding)
+    return torch.prod(torch.stack(mcs + [torch.relu(ssim)], dim=0) ** weights.view(-1, 1, 1), dim=0).mean()
+
+
+TILE_PIXELS = 2**16  # map pixels per tile: oneDNN pads a one-channel output to 16; small tiles stay in cache (6x faster)
+ONEDNN_MIN_NUMEL = 20480  # torch convolves inputs of at most this many elements without oneDNN (other bits)
+
+
+def _ssim_maps(X, Y, win, data_range, last, K=(0.01, 0.03)):
+    """pytorch_msssim.ssim._ssim, its operations in its order, on tiles of map rows. Returns
+    (ssim, cs) per channel at the last level, (None, cs) before. A tile is never so small that
+    torch would convolve it without oneDNN (ONEDNN_MIN_NUMEL) when the whole image would not be."""
+    import torch
+    from pytorch_msssim.ssim import gaussian_filter
+
+    C1, C2 = (K[0] * data_range) ** 2, (K[1] * data_range) ** 2
+    k = win.shape[-1] - 1
+    h, w = X.shape[-2] - k, X.shape[-1] - k
+    rows = max(TILE_PIXELS // w, ONEDNN_MIN_NUMEL // w + 1)
+    starts = list(range(0, h, rows))
+    if len(starts) > 1 and h - starts[-1] < rows:
+        starts.pop()  # the short last tile joins the one before
+    cs_map = torch.empty((1, 1, h, w))
+    ssim_map = torch.empty((1, 1, h, w)) if last else None
+    for r0, r1 in zip(starts, starts[1:] + [h]):
+        x, y = X[..., r0:r1 + k, :], Y[..., r0:r1 + k, :]
+        mu1, mu2 = gaussian_filter(x, win), gaussian_filter(y, win)
+        mu1_sq, mu2_sq, mu1_mu2 = mu1.pow(2), mu2.pow(2), mu1 * mu2
+        sigma1_sq = gaussian_filter(x * x, win) - mu1_sq
+        sigma2_sq = gaussian_filter(y * y, win) - mu2_sq
+        sigma12 = gaussian_filter(x * y, win) - mu1_mu2
+        cs = (2 * sigma12 + C2) / (sigma1_sq + sigma2_sq + C2)
+        cs_map[..., r0:r1, :] = cs
+        if last:
+            ssim_map[..., r0:r1, :] = ((2 * mu1_mu2 + C1) / (mu1_sq + mu2_sq + C1)) * cs
+    cs = torch.flatten(cs_map, 2).mean(-1)
+    return (torch.flatten(ssim_map, 2).mean(-1) if last else None), cs
