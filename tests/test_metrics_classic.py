@@ -73,22 +73,29 @@ def test_unknown_metric_lists_valid_names():
         M.get("msssim")
 
 
-@pytest.mark.parametrize("size", [(2100, 2000), (4001, 1003)])  # odd sides: avg-pool padding, short tiles
-def test_large_images_ms_ssim_channel_by_channel_is_bit_identical(astronaut, size):
-    """Above 4 MP MS-SSIM runs one channel and one tile of rows at a time (a few MB of maps alive);
-    the value is pytorch-msssim's on the whole image, bit for bit, at this machine's thread count."""
+@pytest.mark.parametrize("size", [(512, 512), (333, 171), (4001, 1003)])  # odd sides: avg-pool padding; > 4 MP
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ssim_and_ms_ssim_are_pytorch_msssims_bit_for_bit(astronaut, size, threads):
+    """SSIM and MS-SSIM run pytorch-msssim's operations on tiles of rows (memory, speed); every value
+    equals pytorch-msssim's on the whole image, bit for bit, RGB and grey, at 1 and 2 torch threads."""
     import torch
     from PIL import Image
-    from pytorch_msssim import ms_ssim
+    from pytorch_msssim import ms_ssim, ssim
 
     from bench.metrics import classic
 
     ref = np.array(Image.fromarray(astronaut).resize(size, Image.BICUBIC))
     rng = np.random.default_rng(3)
     dist = np.clip(ref.astype(int) + rng.integers(-15, 16, ref.shape), 0, 255).astype(np.uint8)
-    assert ref.shape[0] * ref.shape[1] > classic.MS_SSIM_BY_CHANNEL
-    t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]  # noqa: E731
-    whole = float(ms_ssim(t(ref), t(dist), data_range=255.0).item())
-    threads = torch.get_num_threads()
-    assert classic.ms_ssim(ref, dist) == whole and torch.get_num_threads() == threads
-    assert 0.5 < whole < 0.99
+    n = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for colour in ("rgb", "grey"):
+            f = classic._grey if colour == "grey" else (lambda a: a)
+            x, y = classic._tensor(f(ref)), classic._tensor(f(dist))
+            for ours, theirs in ((classic.ms_ssim, ms_ssim), (classic.ssim, ssim)):
+                whole = float(theirs(x, y, data_range=255.0))
+                assert ours(ref, dist, colour) == whole, (ours.__name__, colour)
+                assert 0.3 < whole < 0.99
+    finally:
+        torch.set_num_threads(n)

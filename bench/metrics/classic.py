@@ -1,4 +1,4 @@
-"""Weight-free classical metrics: PSNR (numpy), SSIM and MS-SSIM (pytorch-msssim).
+"""Weight-free classical metrics: PSNR (numpy), SSIM and MS-SSIM (pytorch-msssim's operations, tiled).
 
 Inputs are uint8 H x W x 3 RGB arrays (reference, distorted); values in [0, 255].
 """
@@ -14,7 +14,6 @@ from ..errors import MetricError
 # rounded to 8 bits (rgb2gray of uint8 returns uint8); this reproduces results_official.csv.
 MATLAB_GREY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 MS_SSIM_MIN_SIDE = 161  # pytorch-msssim: 5 scales with an 11-px window need side > 10 * 2**4
-MS_SSIM_BY_CHANNEL = 4_000_000  # pixels above which MS-SSIM runs one channel at a time (memory)
 
 
 def mse(ref: np.ndarray, dist: np.ndarray) -> float:
@@ -70,11 +69,13 @@ def ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "grey") -> float:
     colour='grey': MATLAB rgb2gray, 8-bit (the official / IQA convention);
     colour='rgb': mean over the three RGB channels.
     """
-    from pytorch_msssim import ssim as _ssim
+    from pytorch_msssim.ssim import _fspecial_gauss_1d
 
     _check_size(ref, dist, "ssim", 11, "one 11-px window")
     f = _grey if colour == "grey" else (lambda a: a)
-    return float(_ssim(_tensor(f(ref)), _tensor(f(dist)), data_range=255.0).item())
+    a, b = f(ref), f(dist)
+    win = _fspecial_gauss_1d(11, 1.5).repeat([1 if a.ndim == 2 else a.shape[2], 1, 1, 1])
+    return float(_ssim_maps(a, b, win, 255.0, last=True)[0].mean())  # pytorch_msssim.ssim, tiled
 
 
 def ms_ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "rgb") -> float:
@@ -84,83 +85,88 @@ def ms_ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "rgb") -> float:
     leaderboard default); colour='grey': on the MATLAB grey image (official IQA convention).
     Images with a side under 161 px raise MetricError (no silent NaN, no silent fallback).
     """
-    from pytorch_msssim import ms_ssim as _ms_ssim
-
     _check_size(ref, dist, "ms-ssim", MS_SSIM_MIN_SIDE, "5 scales of an 11-px window; use ssim for small images")
     f = _grey if colour == "grey" else (lambda a: a)
-    a, b = f(ref), f(dist)
-    if a.ndim == 3 and a.shape[0] * a.shape[1] > MS_SSIM_BY_CHANNEL:
-        return _ms_ssim_by_channel(a, b)
-    return float(_ms_ssim(_tensor(a), _tensor(b), data_range=255.0).item())
+    return _ms_ssim_tiled(f(ref), f(dist))
 
 
-def _ms_ssim_by_channel(a: np.ndarray, b: np.ndarray) -> float:
-    """Large images: pytorch-msssim's MS-SSIM, one channel at a time and rows of the maps a tile at
-    a time, the same bits as the whole image. Why: oneDNN writes a one-channel convolution's output
-    padded to 16 channels (1 GB for a 12 MP plane); a tile's is a few MB. Valid filtering makes a
-    tile of r map rows read r + 10 image rows, the direct convolution gives every tile's pixel the
-    same bits (tested), the maps are assembled whole so the means are pytorch-msssim's own. One torch
-    thread: with two, torch splits a single channel's mean differently (1 ulp; tested)."""
+def _ms_ssim_tiled(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    """pytorch_msssim.ms_ssim (its defaults: 11-tap sigma-1.5 window, Wang 2003 weights, K) on
+    H x W x C arrays, its operations in its order on the same tensor layouts, with the maps
+    computed a tile of rows at a time: the same bits at any thread count (tested), a fraction of
+    the memory. Why: oneDNN writes a convolution's output with the channels padded to 16 (5x the
+    image, 1 GB for a 12 MP RGB plane) and float32 copies of the whole image stay alive; here the
+    first level is read from the 8-bit arrays tile by tile and only the maps are whole (their
+    means must be torch's own reduction)."""
     import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        vals = [_ms_ssim_lean(_tensor(a[..., c:c + 1]), _tensor(b[..., c:c + 1])) for c in range(a.shape[2])]
-    finally:
-        torch.set_num_threads(n)
-    return float(torch.stack(vals).mean().item())
-
-
-def _ms_ssim_lean(X, Y, data_range: float = 255.0):
-    """pytorch_msssim.ms_ssim (its defaults: 11-tap sigma-1.5 window, Wang 2003 weights, K) on one
-    channel, by `_ssim_maps`."""
-    import torch
-    import torch.nn.functional as F
     from pytorch_msssim.ssim import _fspecial_gauss_1d
 
-    weights = X.new_tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
-    win = _fspecial_gauss_1d(11, 1.5)[None]
-    mcs = []
+    weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
+    win = _fspecial_gauss_1d(11, 1.5).repeat([1 if a.ndim == 2 else a.shape[2], 1, 1, 1])
+    X, Y, mcs = a, b, []
     for level in range(len(weights)):
         ssim, cs = _ssim_maps(X, Y, win, data_range, last=level == len(weights) - 1)
         if ssim is None:
             mcs.append(torch.relu(cs))
-            padding = [s % 2 for s in X.shape[2:]]
-            X, Y = F.avg_pool2d(X, kernel_size=2, padding=padding), F.avg_pool2d(Y, kernel_size=2, padding=padding)
-    return torch.prod(torch.stack(mcs + [torch.relu(ssim)], dim=0) ** weights.view(-1, 1, 1), dim=0).mean()
+            X, Y = _pool(X), _pool(Y)
+    return float(torch.prod(torch.stack(mcs + [torch.relu(ssim)], dim=0) ** weights.view(-1, 1, 1), dim=0).mean())
 
 
-TILE_PIXELS = 2**16  # map pixels per tile: oneDNN pads a one-channel output to 16; small tiles stay in cache (6x faster)
-ONEDNN_MIN_NUMEL = 20480  # torch convolves inputs of at most this many elements without oneDNN (other bits)
+TILE_PIXELS = 2**16  # map pixels per tile: small tiles keep oneDNN's padded outputs in cache (4x faster)
+
+
+def _rows(src, r0: int, r1: int):
+    """Rows r0:r1 as pytorch-msssim sees them: a permuted (channels-last) float32 view of the array."""
+    return _tensor(src[r0:r1]) if isinstance(src, np.ndarray) else src[..., r0:r1, :]
+
+
+def _pool(src):
+    """pytorch-msssim's 2x2 average pool between levels; from the 8-bit array one channel at a time
+    (a pooled pixel depends on its own channel only; torch returns it contiguous either way)."""
+    import torch
+    import torch.nn.functional as F
+
+    if not isinstance(src, np.ndarray):
+        return F.avg_pool2d(src, kernel_size=2, padding=[s % 2 for s in src.shape[2:]])
+    padding = [s % 2 for s in src.shape[:2]]
+    planes = [src] if src.ndim == 2 else [src[..., c:c + 1] for c in range(src.shape[2])]
+    return torch.cat([F.avg_pool2d(_tensor(p), kernel_size=2, padding=padding) for p in planes], dim=1)
+
+
+def _like(t, h: int):
+    """An empty map of h rows in t's memory layout (a channels-last input makes channels-last maps)."""
+    import torch
+
+    fmt = torch.contiguous_format if t.is_contiguous() else torch.channels_last
+    return torch.empty((*t.shape[:2], h, t.shape[3]), memory_format=fmt)
 
 
 def _ssim_maps(X, Y, win, data_range, last, K=(0.01, 0.03)):
-    """pytorch_msssim.ssim._ssim, its operations in its order, on tiles of map rows. Returns
-    (ssim, cs) per channel at the last level, (None, cs) before. A tile is never so small that
-    torch would convolve it without oneDNN (ONEDNN_MIN_NUMEL) when the whole image would not be."""
+    """pytorch_msssim.ssim._ssim on tiles of map rows (valid filtering: r map rows read r + 10 image
+    rows). Returns (ssim, cs) per channel at the last level, (None, cs) before."""
     import torch
     from pytorch_msssim.ssim import gaussian_filter
 
     C1, C2 = (K[0] * data_range) ** 2, (K[1] * data_range) ** 2
     k = win.shape[-1] - 1
-    h, w = X.shape[-2] - k, X.shape[-1] - k
-    rows = max(TILE_PIXELS // w, ONEDNN_MIN_NUMEL // w + 1)
-    starts = list(range(0, h, rows))
-    if len(starts) > 1 and h - starts[-1] < rows:
-        starts.pop()  # the short last tile joins the one before
-    cs_map = torch.empty((1, 1, h, w))
-    ssim_map = torch.empty((1, 1, h, w)) if last else None
-    for r0, r1 in zip(starts, starts[1:] + [h]):
-        x, y = X[..., r0:r1 + k, :], Y[..., r0:r1 + k, :]
+    H, W = (X.shape[:2] if isinstance(X, np.ndarray) else X.shape[2:])
+    h, w = H - k, W - k
+    rows = max(2, TILE_PIXELS // w)
+    cs_map = ssim_map = None
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        x, y = _rows(X, r0, r1 + k), _rows(Y, r0, r1 + k)
         mu1, mu2 = gaussian_filter(x, win), gaussian_filter(y, win)
         mu1_sq, mu2_sq, mu1_mu2 = mu1.pow(2), mu2.pow(2), mu1 * mu2
         sigma1_sq = gaussian_filter(x * x, win) - mu1_sq
         sigma2_sq = gaussian_filter(y * y, win) - mu2_sq
         sigma12 = gaussian_filter(x * y, win) - mu1_mu2
         cs = (2 * sigma12 + C2) / (sigma1_sq + sigma2_sq + C2)
+        ssim = ((2 * mu1_mu2 + C1) / (mu1_sq + mu2_sq + C1)) * cs if last else None
+        if cs_map is None:  # the whole maps in the layouts torch gives these operations (a mean's order follows it)
+            cs_map, ssim_map = (_like(t, h) if t is not None else None for t in (cs, ssim))
         cs_map[..., r0:r1, :] = cs
         if last:
-            ssim_map[..., r0:r1, :] = ((2 * mu1_mu2 + C1) / (mu1_sq + mu2_sq + C1)) * cs
+            ssim_map[..., r0:r1, :] = ssim
     cs = torch.flatten(cs_map, 2).mean(-1)
     return (torch.flatten(ssim_map, 2).mean(-1) if last else None), cs
