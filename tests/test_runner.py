@@ -82,8 +82,8 @@ def test_two_concurrent_runs_on_one_directory(reference, tmp_path):
 
 
 class _LockedThenFree:
-    """A connection whose WAL switch is refused at once twice, as SQLite does (no busy handler)
-    while a concurrent run is creating the same new store."""
+    """A connection whose WAL switch is refused at once `refusals` times, as SQLite does (no busy
+    handler) while a concurrent run is creating the same new store."""
     def __init__(self, refusals, error="database is locked"):
         self.left, self.error, self.calls = refusals, error, 0
 

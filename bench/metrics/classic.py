@@ -70,14 +70,11 @@ def ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "grey") -> float:
     colour='grey': MATLAB rgb2gray, 8-bit (the official / IQA convention);
     colour='rgb': mean over the three RGB channels.
     """
-    from pytorch_msssim.ssim import _fspecial_gauss_1d
-
     _check_size(ref, dist, "ssim", 11, "one 11-px window")
     f = _grey if colour == "grey" else (lambda a: a)
     a, b = f(ref), f(dist)
-    win = _fspecial_gauss_1d(11, 1.5).repeat([1 if a.ndim == 2 else a.shape[2], 1, 1, 1])
     with _one_thread():
-        return float(_ssim_maps(a, b, win, 255.0, last=True)[0].mean())  # pytorch_msssim.ssim, tiled
+        return float(_ssim_maps(a, b, _window(a), 255.0, last=True)[0].mean())  # pytorch_msssim.ssim, tiled
 
 
 def ms_ssim(ref: np.ndarray, dist: np.ndarray, colour: str = "rgb") -> float:
@@ -117,10 +114,9 @@ def _ms_ssim_tiled(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> f
     first level is read from the 8-bit arrays tile by tile and only the maps are whole (their
     means must be torch's own reduction)."""
     import torch
-    from pytorch_msssim.ssim import _fspecial_gauss_1d
 
     weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
-    win = _fspecial_gauss_1d(11, 1.5).repeat([1 if a.ndim == 2 else a.shape[2], 1, 1, 1])
+    win = _window(a)
     X, Y, mcs = a, b, []
     for level in range(len(weights)):
         ssim, cs = _ssim_maps(X, Y, win, data_range, last=level == len(weights) - 1)
@@ -128,6 +124,13 @@ def _ms_ssim_tiled(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> f
             mcs.append(torch.relu(cs))
             X, Y = _pool(X), _pool(Y)
     return float(torch.prod(torch.stack(mcs + [torch.relu(ssim)], dim=0) ** weights.view(-1, 1, 1), dim=0).mean())
+
+
+def _window(a: np.ndarray):
+    """pytorch-msssim's default window (11 taps, sigma 1.5), one per channel of the H x W (x C) array."""
+    from pytorch_msssim.ssim import _fspecial_gauss_1d
+
+    return _fspecial_gauss_1d(11, 1.5).repeat([1 if a.ndim == 2 else a.shape[2], 1, 1, 1])
 
 
 TILE_PIXELS = 2**16  # map pixels per tile: small tiles keep oneDNN's padded outputs in cache (4x faster)
