@@ -19,7 +19,7 @@ ifneq ($(wildcard $(SHARED)/datasets),)
   export BENCH_DATA_DIR ?= $(SHARED)/datasets
 endif
 
-.PHONY: demo test lint gate baseline install install-all clean
+.PHONY: demo test test-fast lint gate baseline install install-all clean
 
 $(CORE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ lint: $(FULL)
 test: $(FULL)
 	$(BIN)/ruff check bench tests scripts
 	$(BIN)/python -m pytest -q
+
+# The tier a developer runs while working: everything not marked `slow` (CI runs both tiers).
+test-fast: $(FULL)
+	$(BIN)/ruff check bench tests scripts
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # The regression gate: rerun the CI benchmark and compare it with the committed baseline
 # (exit 0 within tolerance, 1 regression, 2 unusable input). `make baseline` refreshes the

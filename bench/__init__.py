@@ -1,6 +1,7 @@
 """percept-bench: how good does a codec really look?
 
-One pipeline: datasets -> codec adapters -> metrics -> runner/store -> analysis -> report.
+One pipeline: datasets -> codec adapters -> metrics -> runner (writes the store) -> analysis -> report
+(reads the store).
 Heavy libraries (torch, imagecodecs, matplotlib) are imported inside the functions that
 need them so that `bench --help` and `bench list` stay fast.
 """
@@ -18,6 +19,6 @@ for _msg in (r".*torch\.jit\.script.* is deprecated", r".*torch\.cuda\.amp\.auto
 def load(run_dir, run_id=None):
     """bench.load(RUN): the per-image records of a stored run as a pandas DataFrame (image, image_sha256,
     codec, point_index, point, bytes, bpp, metric, value, encode_s, decode_s)."""
-    from .runner.run import load as _load
+    from .report.stored import load as _load
 
     return _load(run_dir, run_id)

@@ -16,12 +16,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def card_roots() -> list[Path]:
+    """Folders searched for cards: those in BENCH_CARDS, then the project's own."""
     roots = [Path(p) for p in os.environ.get("BENCH_CARDS", "").split(os.pathsep) if p]
     roots.append(PROJECT_ROOT)
     return roots
 
 
 def read_toml(path: Path) -> dict:
+    """A TOML file as a dict; CardError naming the file and line when it does not parse."""
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
@@ -55,6 +57,7 @@ def _names(d: Path) -> list[str]:
 
 
 def load_card(kind: str, name: str) -> tuple[dict, Path]:
+    """(card, path) of a card by kind and id; UnknownName listing the valid ids."""
     cards = find_cards(kind)
     if name not in cards:
         raise UnknownName(kind.rstrip("s"), name, cards)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cards import find_cards, load_card
+from .downloads import download, verified
 from .errors import DatasetError
 from .images import file_sha256, read_image
 from .weights import offline
@@ -28,6 +29,7 @@ IMAGE_SUFFIXES = {".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".jpg", ".jpe
 
 @dataclass
 class Dataset:
+    """A resolved dataset: verified image files, their sha256, and annotations when it has them."""
     id: str
     files: list[Path]
     sha256: dict[str, str] = field(default_factory=dict)  # file name -> sha256 (verified)
@@ -45,12 +47,14 @@ class Dataset:
 
 
 def cache_dir() -> Path:
+    """Where downloaded datasets are kept (BENCH_CACHE_DIR, else the user cache)."""
     from platformdirs import user_cache_dir
 
     return Path(os.environ.get("BENCH_CACHE_DIR") or user_cache_dir("percept-bench")) / "datasets"
 
 
 def data_dirs(data_dir=None) -> list[Path]:
+    """Folders searched for dataset files: --data-dir, BENCH_DATA_DIR, the cache."""
     dirs = []
     if data_dir:
         dirs.append(Path(data_dir))
@@ -61,28 +65,12 @@ def data_dirs(data_dir=None) -> list[Path]:
 
 
 def list_datasets() -> dict[str, Path]:
+    """{dataset id: card path} of every dataset card found."""
     return find_cards("datasets")
 
 
-def _download(url: str, dest: Path) -> None:
-    import shutil
-    import tempfile
-    import urllib.request
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(url, timeout=60) as r, tempfile.NamedTemporaryFile(
-            dir=dest.parent, delete=False) as tmp:
-        shutil.copyfileobj(r, tmp)
-    os.replace(tmp.name, dest)
-
-
 def _verify(path: Path, expected: str | None) -> str:
-    got = file_sha256(path)
-    if expected and got != expected:
-        raise DatasetError(
-            f"{path}: sha256 {got[:16]}... does not match the card's {expected[:16]}...; "
-            "the file is corrupt or a different version: delete it and fetch the original")
-    return got
+    return verified(path, expected, DatasetError)
 
 
 def _annotations(card: dict, card_path: Path, folder: str, data_dir) -> tuple[Path, str]:
@@ -146,7 +134,7 @@ def resolve(name: str, data_dir=None, select=None) -> Dataset:
                 path = cache_dir() / folder / fname
                 url = card["url"].format(name=Path(fname).name)
                 try:
-                    _download(url, path)
+                    download(url, path)
                 except OSError as err:
                     raise DatasetError(f"{fname}: download from {url} failed ({err})") from None
             if path is None:
@@ -176,3 +164,11 @@ def image(ref: str, dataset: str | None = None, data_dir=None):
     if not ds.files:
         raise DatasetError(f"{dataset}: no image named {ref!r}")
     return read_image(ds.files[0])
+
+
+def describe_datasets() -> list[str]:
+    """One line per dataset card for `bench list datasets`: id, image count, description."""
+    from .cards import read_toml
+
+    return [f"{did:12s} {len(card.get('files', [])):4d} images  {card.get('description', '')}"
+            for did, card in ((d, read_toml(p)) for d, p in list_datasets().items())]

@@ -9,6 +9,7 @@ last digits differ): the metric's version key names the device.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 
@@ -18,7 +19,24 @@ ENV = "BENCH_DEVICE"
 
 
 def requested() -> str:
+    """The device this process was asked for (env BENCH_DEVICE; default cpu)."""
     return os.environ.get(ENV, "cpu") or "cpu"
+
+
+@contextlib.contextmanager
+def requesting(want: str | None):
+    """BENCH_DEVICE set to `want` for the duration (worker processes inherit it), then restored:
+    the setting of one call, not of the process (bench.main may be called again, e.g. by tests)."""
+    before = os.environ.get(ENV)
+    if want is not None:
+        os.environ[ENV] = want
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
 
 
 def device() -> str:

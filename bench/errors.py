@@ -21,6 +21,7 @@ class BenchError(Exception):
 
 
 class UnknownName(BenchError):
+    """An unknown codec, metric or dataset name; the message lists the valid ones."""
     def __init__(self, kind: str, name: str, valid):
         valid = sorted(valid)
         super().__init__(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(valid) or '(none)'}")

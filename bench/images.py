@@ -22,20 +22,24 @@ from .errors import BadImage
 
 @dataclass(frozen=True)
 class Image:
+    """An image as the pipeline sees it: 8-bit RGB pixels, a name and where they came from."""
     name: str
     pixels: np.ndarray  # uint8 H x W x 3 RGB
     source: str = ""
 
     @functools.cached_property
     def sha256(self) -> str:
+        """The sha256 of the pixels (shape included), the image's identity in the store."""
         return pixel_sha256(self.pixels)
 
     @property
     def height(self) -> int:
+        """Rows."""
         return int(self.pixels.shape[0])
 
     @property
     def width(self) -> int:
+        """Columns."""
         return int(self.pixels.shape[1])
 
 
@@ -48,6 +52,7 @@ def pixel_sha256(pixels: np.ndarray) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -11,6 +11,7 @@ PACKAGES = ("percept-bench", "numpy", "pillow", "imagecodecs", "torch", "pytorch
 
 
 def versions() -> dict:
+    """Versions of the packages whose numbers a run depends on."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": sys.version.split()[0]}

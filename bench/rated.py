@@ -31,6 +31,7 @@ FORMATS = ("csv", "csv-2afc", "tid2013", "kadid10k", "bapps-2afc")
 
 @dataclass
 class RatedSet:
+    """A set rated by people: (reference, distorted, score) pairs or 2AFC triplets."""
     id: str
     kind: str  # "pairs" | "2afc"
     items: list  # pairs: (ref, dist, score, group); 2afc: (ref, a, b, p_a)
@@ -40,6 +41,7 @@ class RatedSet:
 
 
 def load(card_path) -> RatedSet:
+    """A rated set from its card (TOML); errors name the file and the fix."""
     card_path = Path(card_path)
     if not card_path.is_file():
         raise DatasetError(f"{card_path}: no such rated-set card")

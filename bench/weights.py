@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from .downloads import sha256_matches
 from .errors import MetricUnavailable
 from .images import file_sha256
 
@@ -38,6 +39,7 @@ KNOWN_SHA256 = {
 
 
 def offline() -> bool:
+    """Whether BENCH_OFFLINE forbids downloads."""
     return os.environ.get("BENCH_OFFLINE", "") not in ("", "0")
 
 
@@ -46,6 +48,7 @@ def _as_hub(d: Path) -> Path:
 
 
 def candidates() -> list[tuple[str, Path]]:
+    """(label, folder) of every place weight files are looked for, in order."""
     out = []
     if os.environ.get("BENCH_WEIGHTS"):
         out.append(("BENCH_WEIGHTS / --weights-dir", _as_hub(Path(os.environ["BENCH_WEIGHTS"]))))
@@ -63,6 +66,7 @@ def hub_dir() -> Path:
 
 
 def locate(rel: str) -> tuple[Path | None, str]:
+    """(path, label of where) of a weight file, or (None, '') when it is nowhere."""
     for label, d in candidates():
         # detector files (detection/...) may also sit beside the hub: in TORCH_HOME, or in the folder
         # holding it (the shared layout weights/{torch,detection})
@@ -108,6 +112,7 @@ def require(files, metric: str) -> list[Path]:
 
 
 def sha256_of(rel: str) -> str:
+    """The sha256 of a located weight file ('absent' when missing), cached by mtime."""
     p, _ = locate(rel)
     return _sha(str(p), p.stat().st_mtime_ns) if p else "absent"
 
@@ -118,22 +123,19 @@ def _sha(path: str, _mtime: int) -> str:
 
 
 def verifies(rel: str, digest: str) -> bool | None:
+    """Whether a weight file's digest is a known one (None: no known digest)."""
     known = KNOWN_SHA256.get(rel)
-    if not known:
-        return None
-    return any(digest.startswith(k) for k in known)
+    return sha256_matches(digest, known) if known else None
 
 
-def report() -> list[dict]:
-    """One row per (metric, weight file): for `bench weights`."""
-    from .metrics.table import ROWS
-
+def report(files: dict) -> list[dict]:
+    """One row per (metric, weight file) of {metric: [weight files]}: where it was found, whether it verifies."""
     rows = []
-    for m in ROWS:
-        for rel in m.weights:
+    for metric, rels in files.items():
+        for rel in rels:
             p, label = locate(rel)
             digest = sha256_of(rel) if p else ""
-            rows.append({"metric": m.name, "file": rel, "found": str(p) if p else "missing",
+            rows.append({"metric": metric, "file": rel, "found": str(p) if p else "missing",
                          "via": label, "sha256": digest,
                          "verifies": verifies(rel, digest) if p else None})
     return rows

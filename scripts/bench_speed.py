@@ -99,9 +99,11 @@ print(time.process_time() - c0)
 
 DRIVER = r'''
 import sys, time, json
+from bench.report.outputs import after_run
 from bench.runner.run import RunConfig, run
 s = run(RunConfig(dataset=sys.argv[1], codecs=["jpeg"], metrics=sys.argv[2].split(","), anchor="jpeg",
                   out=sys.argv[3], progress=False, workers=1))
+after_run(s)
 print(json.dumps({"grid_cpu": s.cpu_s, "outputs_cpu": s.outputs_cpu_s, "outputs_s": s.outputs_s, "tasks": s.tasks}))
 '''
 
@@ -199,8 +201,8 @@ def cli(tmp: Path, reps: int):
             walls.append(time.perf_counter() - t)
         print(f"   {label:36s} {stats(walls)}  (goal <= 1-2 s)")
     t = time.perf_counter()
-    r = subprocess.run([PY, "-c", "from bench.runner.store import Store; from bench.runner.run import write_outputs;"
-                        f"import time; s=Store({str(out)!r}); t=time.perf_counter(); write_outputs(s);"
+    r = subprocess.run([PY, "-c", "from bench.report.stored import StoredRun; from bench.report.outputs import write_outputs;"
+                        f"import time; t=time.perf_counter(); write_outputs(StoredRun.open({str(out)!r}));"
                         "print(time.perf_counter()-t)"],
                        capture_output=True, text=True, cwd=ROOT)
     print(f"   outputs of the unchanged run: {float(r.stdout.strip()):.3f} s (goal <= 0.5 s)")

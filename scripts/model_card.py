@@ -56,11 +56,10 @@ def interp(x, xs, ys):
 def kodak_curves(out_dir: Path):
     """Curves (codec, metric) -> Curve of the store's last run, and per-point rows for the learned codecs."""
     from bench.analysis.aggregate import curves
-    from bench.runner.store import Store
+    from bench.report.stored import StoredRun
 
-    st = Store(out_dir, create=False)
-    rid = st.last_run()["run_id"]
-    cv = curves(st.encodings_of(rid), st.records(rid), METRICS)
+    run = StoredRun.open(out_dir)
+    cv = curves(run.encodings, run.records, METRICS)
     res = {}
     for (codec, m), c in cv.items():
         for i, b, v in zip(c.point_index, c.bpp, c.value):
@@ -122,15 +121,16 @@ def kodak_table(rows, codecs):
 
 
 def bd_lines(cv, codec):
-    from bench.analysis.aggregate import bd_table
+    from bench.analysis.leaderboard import Options, build
 
     L = ["| anchor | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
     for anchor in ANCHORS:
         if not any(c == anchor for c, _ in cv):
             continue
-        t = bd_table(cv, anchor, METRICS)
-        cells = [f"{t[(codec, m)].value:+.1f} % (ov {100 * t[(codec, m)].overlap_fraction:.0f} %)"
-                 if hasattr(t[(codec, m)], "value") else f"n/a: {t[(codec, m)]}" for m in METRICS]
+        lb = build(cv, Options(anchor=anchor, metrics=METRICS, resamples=0))
+        cell = {m: lb.cells[(codec, f"bd_rate:{m}")] for m in METRICS}
+        cells = [f"{cell[m].value:+.1f} % (ov {100 * cell[m].overlap_fraction:.0f} %)"
+                 if cell[m].value is not None else f"n/a: {cell[m].message}" for m in METRICS]
         L.append(f"| {anchor} | " + " | ".join(cells) + " |")
     return L
 

@@ -40,6 +40,7 @@ def test_ladder_rate_and_quality_move_together(cid, kodim):
     assert all(np.diff(q) > 0), f"{cid}: PSNR not increasing with rate: {q}"
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 @pytest.mark.parametrize("cid", CLASSICAL)
 def test_default_ladder_spans_kodak_rates(cid, kodim):
     """Mean bpp over six Kodak images spans about 0.1-2 bpp (issue: default ladders)."""

@@ -131,12 +131,14 @@ def test_coco_ground_truth_names_a_missing_image(tmp_path):
 
 
 # -- the detectors on the real COCO subset -------------------------------------------------------
+NEED_RUNTIME = "onnxruntime is not installed: pip install 'percept-bench[detection]'"
+
 
 @pytest.fixture(scope="module")
 def coco():
     need(COCO_DIR, "the COCO val2017 subset")
     need(DET_DIR, "the detection weights")
-    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime", reason=NEED_RUNTIME)
     from bench.datasets import resolve
     from bench.images import read_image
 
@@ -152,6 +154,7 @@ def _use_weights(monkeypatch):
     W._configured = None
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 @pytest.mark.parametrize("det", ["yolov5n", "yolox-nano", "ssd-mobilenet-v1"])
 def test_uncompressed_map_matches_the_published_subset_value(det, coco, monkeypatch):
     from bench.metrics.detectors import Detector, card
@@ -172,6 +175,7 @@ def test_uncompressed_map_matches_the_published_subset_value(det, coco, monkeypa
 REFERENCE = {"yolov5n": 0.3177, "yolox-nano": 0.3082, "ssd-mobilenet-v1": 0.2037}  # the cards' own preprocessing
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 @pytest.mark.parametrize("det,change,at_least", [
     ("yolox-nano", {"colour": "rgb"}, 0.015),         # measured 30.8 -> 28.2
     ("ssd-mobilenet-v1", {"colour": "bgr"}, 0.015),   # 20.4 -> 18.1
@@ -219,6 +223,7 @@ def _bench(*args, env_extra=None, cwd=None):
 IMAGES = ["000000005001", "000000010764", "000000020992", "000000025603", "000000025986", "000000030213"]
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_run_stores_detections_and_scores_map_per_rate_point(coco, tmp_path):
     import sqlite3
 
@@ -253,10 +258,9 @@ def test_run_stores_detections_and_scores_map_per_rate_point(coco, tmp_path):
     again = _bench(*args)
     assert again.returncode == 0 and "0 encoded" in again.stdout and "0 scores computed" in again.stdout
     # the leaderboard's resampling reproduces the stored mAP with every image drawn once
-    from bench.runner.run import leaderboard
-    from bench.runner.store import Store
+    from bench.report.stored import StoredRun
 
-    _, _, cvs, _ = leaderboard(Store(out, create=False), resamples=0)
+    cvs = StoredRun.open(out).leaderboard(resamples=0).curves
     cv = cvs[("jpeg", "map-yolox-nano")]
     w = np.full((1, len(IMAGES)), 1 / len(IMAGES))
     bpp, vals = cv.resample(w, list(range(len(cv.bpp))))
@@ -265,6 +269,7 @@ def test_run_stores_detections_and_scores_map_per_rate_point(coco, tmp_path):
 
 def test_map_on_a_dataset_without_annotations_is_an_input_error(tmp_path):
     need(DET_DIR, "the detection weights")
+    pytest.importorskip("onnxruntime", reason=NEED_RUNTIME)
     r = _bench("run", "--dataset", "skimage", "--codec", "jpeg", "--metric", "map-yolox-nano", "--out", str(tmp_path / "x"))
     assert r.returncode == 2
     assert "no object annotations" in r.stderr and "det-fidelity-yolox-nano" in r.stderr
@@ -280,6 +285,23 @@ def test_a_bad_detector_card_names_the_file(tmp_path):
 
 
 def test_a_missing_detector_file_makes_its_metrics_unavailable(tmp_path):
+    pytest.importorskip("onnxruntime", reason=NEED_RUNTIME)
     r = _bench("list", "metrics", "--check", env_extra={"TORCH_HOME": str(tmp_path / "empty")})
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("det-fidelity-yolox-nano ") and "avail" in ln)
     assert "unavailable" in line and "yolox_nano.onnx missing" in line
+
+
+def test_a_missing_runtime_names_the_extra_that_installs_it(monkeypatch):
+    import importlib.metadata
+
+    import bench.metrics as metrics_module
+    from bench.errors import MetricUnavailable
+
+    def absent(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metrics_module, "dist_version", absent)
+    with pytest.raises(MetricUnavailable, match=r"pip install 'percept-bench\[detection\]'"):
+        metrics_module.backend_version("onnxruntime")
+    with pytest.raises(MetricUnavailable, match=r"pip install some-lib\b"):  # no extra installs it
+        metrics_module.backend_version("some-lib")

@@ -90,6 +90,7 @@ def test_lpips_on_cuda_matches_the_cpu_and_is_keyed_apart(tmp_path, astronaut, c
     assert gpu == pytest.approx(cpu, abs=1e-4) and key_gpu == key_cpu + "|cuda"
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_one_gpu_per_worker_process(monkeypatch):
     """Pool workers take slots 0, 1, ... at start; with --device auto/cuda and several GPUs
     visible each sees only GPU slot % count; an explicit cuda:N or the CPU leaves them alone."""
@@ -123,6 +124,7 @@ def _visible_after_a_pause(_):
     return os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_lpips_and_dists_batched_across_tasks_equal_the_per_task_scores(tmp_path, capsys):
     """--batch 4: each worker call scores 4 tasks' LPIPS / DISTS in one pass per image shape
     (the GPU default); the records equal the per-task run's (on this CPU: exactly)."""

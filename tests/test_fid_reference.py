@@ -50,6 +50,7 @@ def test_standard_inception_path_loads_the_named_file(random_inception, astronau
     assert f.shape == (len(sets.patches(astronaut)), 2048) and np.isfinite(f).all()
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_frechet_distance_and_kid_equal_clean_fid_on_inception_features(random_inception, astronaut):
     img = np.ascontiguousarray(astronaut)
     noisy = np.clip(img.astype(int) + np.random.default_rng(0).integers(-40, 40, img.shape), 0, 255).astype(np.uint8)

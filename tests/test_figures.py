@@ -50,10 +50,9 @@ def test_grid_of_four_metrics_with_msssim_in_db(run, tmp_path, capsys):
 
 
 def _curves(run):
-    from bench.runner.run import leaderboard
-    from bench.runner.store import Store
+    from bench.report.stored import StoredRun
 
-    return leaderboard(Store(run, create=False), resamples=0)[2]
+    return StoredRun.open(run).leaderboard(resamples=0).curves
 
 
 def test_lines_per_axes_and_colours_fixed_by_codec_id(run):
@@ -139,6 +138,7 @@ def _chromium() -> str:
     return exe
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_report_in_headless_chromium(report, tmp_path):
     """No console errors, no network request, a screenshot that is not blank."""
     exe = _chromium()

@@ -55,10 +55,10 @@ def table_json(capsys, *args):
 
 # -- numbers ---------------------------------------------------------------------------------------
 def test_bd_cells_equal_bjontegaard_on_the_same_points(run, capsys):
-    from bench.runner.run import leaderboard
-    from bench.runner.store import Store
+    from bench.report.stored import StoredRun
 
-    lb, _, cvs, _ = leaderboard(Store(run, create=False), resamples=0, bd_metric=True)
+    board = StoredRun.open(run).leaderboard(resamples=0, bd_metric=True)
+    lb, cvs = board.leaderboard, board.curves
     for m in ("psnr", "ssim", "psnr-y"):
         a = (cvs[("jpeg2000", m)].bpp, cvs[("jpeg2000", m)].value)
         for c in ("jpeg", "webp"):
@@ -259,8 +259,7 @@ def test_imported_curves_join_the_table_with_bd_from_their_points(run, tmp_path,
 
 @pytest.mark.parametrize("fmt", ["compressai", "tfc"])
 def test_export_then_import_round_trips_exactly(run, tmp_path, fmt, capsys):
-    from bench.runner.run import leaderboard
-    from bench.runner.store import Store
+    from bench.report.stored import StoredRun
 
     exp = tmp_path / "exp"
     assert main(["export", str(run), "--format", fmt, "--out", str(exp)]) == 0
@@ -272,7 +271,7 @@ def test_export_then_import_round_trips_exactly(run, tmp_path, fmt, capsys):
         assert main(["import", str(f), "--run", str(r), "--name", f"re-{name}"] +
                     (["--metric", "ssim"] if f.parent.name == "ssim" else [])) == 0
     capsys.readouterr()
-    _, _, cvs, _ = leaderboard(Store(r, create=False), resamples=0)
+    cvs = StoredRun.open(r).leaderboard(resamples=0).curves
     for (c, m), cv in cvs.items():
         if cv.source is None:
             key = f"re-{c}" if fmt == "compressai" else f"re-{ {'psnr': 'PSNR_sRGB_RGB', 'psnr-y': 'PSNR_sRGB_Y'}.get(m, m)}-{c}"

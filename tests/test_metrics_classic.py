@@ -31,6 +31,7 @@ def test_calibration_matches_official(ours, theirs):
     assert got == pytest.approx(want, abs=1e-2, rel=1e-2), f"{ours}: {got} vs official {want}"
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_rgb_ms_ssim_agrees_with_piq():
     """RGB MS-SSIM (leaderboard convention) against an independent implementation (piq)."""
     import piq
@@ -73,7 +74,8 @@ def test_unknown_metric_lists_valid_names():
         M.get("msssim")
 
 
-@pytest.mark.parametrize("size", [(512, 512), (333, 171), (4001, 1003)])  # odd sides: avg-pool padding; > 4 MP
+# odd sides: avg-pool padding; > 4 MP (~15 s: slow)
+@pytest.mark.parametrize("size", [(512, 512), (333, 171), pytest.param((4001, 1003), marks=pytest.mark.slow)])
 def test_ssim_and_ms_ssim_are_pytorch_msssims_bit_for_bit_at_any_thread_count(astronaut, size):
     """SSIM and MS-SSIM run pytorch-msssim's operations on tiles of rows (memory, speed) on one torch
     thread: every value equals pytorch-msssim's on the whole image on one thread, bit for bit, RGB

@@ -33,7 +33,9 @@ def _available(name):
         pytest.skip(f"{name} unavailable here: {why}")
 
 
-@pytest.mark.parametrize("name", sorted(CALIBRATED))
+# IL-NIQE takes ~45 s and DISTS ~4 s on this CPU: `make test-fast` leaves those two out
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in ("ilniqe", "dists") else n
+                                  for n in sorted(CALIBRATED)])
 def test_calibration_against_official_values(name, calib):
     _available(name)
     off, pairs = calib

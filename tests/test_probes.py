@@ -423,6 +423,7 @@ def _faulty(tmp_path, cls):
     return cards_dir(tmp_path, "faulty", f'id = "faulty"\nadapter = "plugin_example:{cls}"\n[ladder]\npoints = [20, 50, 80]\n')
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 @pytest.mark.parametrize("cls,workers", [("Sleepy", "1"), ("Sleepy", "2"), ("StuckInC", "1"), ("StuckInC", "2")])
 def test_task_timeout_stops_a_hung_task(cls, workers, good, tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(TESTS))
@@ -436,6 +437,7 @@ def test_task_timeout_stops_a_hung_task(cls, workers, good, tmp_path, monkeypatc
     assert len(records(out)) == 2  # the two other points
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_timeout_bounds_the_metrics_too(good, tmp_path, monkeypatch, capsys):
     """The original bug: a timeout raised inside a metric was swallowed as that metric's error."""
     import bench.metrics as M
@@ -737,6 +739,7 @@ def test_a_logged_run_shows_life_and_no_library_warnings(good, tmp_path):
     assert "Warning" not in err and "deprecated" not in err
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_task_timeout_on_dask_restarts_the_hung_worker(good, tmp_path, monkeypatch, capsys):
     distributed = pytest.importorskip("distributed", reason="dask extra not installed")
     monkeypatch.syspath_prepend(str(TESTS))

@@ -56,6 +56,7 @@ def test_two_workers_give_the_same_numbers_as_one(reference, tmp_path):
     assert records(tmp_path / "o") == ref
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_sigkill_at_random_moments_then_resume(reference, tmp_path):
     d, ref = reference
     rng = random.Random(1234)
@@ -95,7 +96,7 @@ class _LockedThenFree:
 
 
 def test_the_wal_switch_waits_out_a_concurrent_opener_and_passes_other_errors_on():
-    from bench.runner.store import _wal
+    from bench.store import _wal
     db = _LockedThenFree(2)
     _wal(db)
     assert db.calls == 3
@@ -129,6 +130,7 @@ def test_a_task_that_raises_is_recorded_and_the_run_goes_on(reference, tmp_path,
     assert main(args + ["--allow-failures"]) == 0
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_task_that_hangs_is_stopped_by_the_timeout(reference, tmp_path, monkeypatch, workers, capsys):
     d, _ = reference
@@ -144,6 +146,7 @@ def test_a_task_that_hangs_is_stopped_by_the_timeout(reference, tmp_path, monkey
     assert db.execute("SELECT COUNT(*) FROM encodings").fetchone()[0] == 4
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_dask_localcluster_over_tcp_matches_and_survives_a_killed_worker(reference, tmp_path):
     distributed = pytest.importorskip("distributed", reason="dask extra not installed")
     import threading

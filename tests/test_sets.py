@@ -46,6 +46,7 @@ def kodak_sets():
     return f(imgs), f(blur), f(jpeg)
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_identical_sets_score_zero_and_blur_is_worse_than_light_compression(kodak_sets):
     orig, blur, jpeg = kodak_sets
     assert orig.shape == (32, 512)
@@ -59,6 +60,7 @@ def test_identical_sets_score_zero_and_blur_is_worse_than_light_compression(koda
     assert fid_blur > fid_jpeg > 0 and kid_blur > kid_jpeg
 
 
+@pytest.mark.slow  # > 3 s here: `make test-fast` leaves it out
 def test_too_few_patches_is_refused_with_counts(kodak_sets):
     orig, blur, _ = kodak_sets
     with pytest.raises(MetricError, match=rf"32 patches of 256x256 px, needs at least {MIN_PATCHES['fid']}"):

@@ -50,6 +50,7 @@ def adapter_class(spec: str):
 
 @dataclass
 class Codec:
+    """A codec card loaded: its id, card, file and the adapter that runs it."""
     id: str
     card: dict
     path: Path
@@ -58,14 +59,17 @@ class Codec:
 
     @property
     def ladder(self) -> list:
+        """The card's rate points, as its adapter reads them."""
         return self.adapter.ladder()
 
 
 def list_codecs() -> dict[str, Path]:
+    """{codec id: card path} of every codec card found."""
     return find_cards("codecs")
 
 
 def load_codec(codec_id: str) -> Codec:
+    """Load a codec card and build its adapter; CardError naming the file when the card is wrong."""
     card, path = load_card("codecs", codec_id)
     card["_path"] = str(path)
     if "adapter" not in card:
@@ -75,3 +79,19 @@ def load_codec(codec_id: str) -> Codec:
     if not pts:
         raise CardError(f"{path}: [ladder] needs a non-empty `points = [...]`")
     return Codec(codec_id, card, path, cls(card), origin)
+
+
+def describe_codecs() -> list[str]:
+    """One line per codec card for `bench list codecs`: adapter, origin, ladder length, availability."""
+    from ..errors import BenchError
+
+    lines = []
+    for cid in list_codecs():
+        try:
+            c = load_codec(cid)
+            ok, why = c.adapter.available()
+            state = c.adapter.library_version() if ok else f"unavailable: {why}"
+            lines.append(f"{cid:22s} {c.card['adapter']:14s} [{c.origin}] {len(c.ladder)} points  {state}")
+        except BenchError as e:
+            lines.append(f"{cid:22s} error: {e}")
+    return lines

@@ -14,6 +14,7 @@ import numpy as np
 
 @dataclass
 class Encoded:
+    """One encoding: the bytes written, the bytes that count for the rate, adapter notes."""
     data: bytes
     rate_bytes: int
     info: dict = field(default_factory=dict)
@@ -32,9 +33,11 @@ class Adapter:
 
     # -- to implement -------------------------------------------------------------------
     def library_version(self) -> str:
+        """The version of the library that codes (part of every cache key)."""
         raise NotImplementedError
 
     def encode(self, pixels: np.ndarray, point) -> Encoded:
+        """Encode 8-bit RGB pixels at one rate point."""
         raise NotImplementedError
 
     def decode(self, data: bytes, point=None, shape=None) -> np.ndarray:
@@ -56,4 +59,5 @@ class Adapter:
         return point
 
     def ladder(self) -> list:
+        """The card's rate points."""
         return list(self.card.get("ladder", {}).get("points", []))

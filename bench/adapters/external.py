@@ -86,6 +86,7 @@ def rgb_to_yuv(rgb: np.ndarray, matrix: str, sub: str) -> bytes:
 
 
 def yuv_to_rgb(data: bytes, h: int, w: int, matrix: str, sub: str) -> np.ndarray:
+    """Planar 8-bit YUV (4:4:4 or 4:2:0) to RGB under a matrix such as bt709-full."""
     name, rng = matrix.split("-")
     kr, kb = MATRICES[name]
     ch, cw = ((h + 1) // 2, (w + 1) // 2) if sub == "yuv420" else (h, w)
@@ -146,6 +147,7 @@ def run_group(cmd: list[str], timeout: float, what: str) -> subprocess.Completed
 
 
 class ExternalAdapter(Adapter):
+    """A codec run as external binaries named by its card (encoder, decoder, formats, rate from the bitstream)."""
     name = "external"
     version = "1"
 

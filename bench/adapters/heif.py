@@ -72,6 +72,7 @@ PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 
 
 class HeifHevcAdapter(Adapter):
+    """HEVC intra through libheif / x265, configured like bpgenc; the rate is the HEVC payload, container excluded."""
     name = "heif-hevc"
     version = "1"
 

@@ -31,6 +31,7 @@ FORMATS = {
 
 
 class ImagecodecsAdapter(Adapter):
+    """JPEG, JPEG 2000, WebP, AVIF and JPEG XL through imagecodecs, one card per format and setting."""
     name = "imagecodecs"
     version = "1"
 

@@ -41,6 +41,7 @@ def pack(strings, shape, h: int, w: int) -> bytes:
 
 
 def unpack(data: bytes):
+    """Split a learned-codec bitstream into (height, width, latent shape, entropy-coded strings)."""
     if data[:4] != MAGIC:
         raise CodecError("not a percept-bench learned-codec bitstream (bad magic)")
     h, w, s0, s1, n = struct.unpack(">IIHHB", data[4:17])
@@ -73,6 +74,7 @@ def _model(path: str, kind: str, arch: str, _sha: str):
 
 
 class LearnedAdapter(Adapter):
+    """A learned codec (CompressAI zoo or our checkpoints): real entropy-coded bitstreams, coded on the CPU."""
     name = "learned"
     version = "1"
 
@@ -90,6 +92,7 @@ class LearnedAdapter(Adapter):
             raise CodecError("compressai is not installed: pip install 'percept-bench[learned]'") from None
 
     def checkpoint(self, point, download: bool = False) -> tuple[Path, str]:
+        """(path, kind) of one rate point's checkpoint, located like every weight file (downloaded when allowed)."""
         if self.arch:
             from .. import weights
 
@@ -128,6 +131,7 @@ class LearnedAdapter(Adapter):
         return {"point": point, "checkpoint_sha256": file_sha256(p)}
 
     def model(self, point):
+        """The loaded model of one rate point (cached per checkpoint file and hash)."""
         p, kind = self.checkpoint(point, download=True)
         try:
             return _model(str(p), kind, self.arch or "", file_sha256(p))

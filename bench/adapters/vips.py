@@ -22,6 +22,7 @@ def _img(pixels):
 
 
 class VipsJpegAdapter(Adapter):
+    """JPEG through libvips (pyvips), a second JPEG implementation to compare against."""
     name = "vips-jpeg"
     version = "1"
 

@@ -22,6 +22,7 @@ METHOD = ("per rate point: mean over images of per-image bpp and of per-image me
 
 @dataclass
 class Curve:
+    """One codec's curve for one metric: per-point mean bpp and value, with the per-image data behind them."""
     codec: str
     metric: str
     bpp: list = field(default_factory=list)
@@ -40,6 +41,7 @@ class Curve:
 
     @property
     def resampled(self) -> bool:
+        """Whether the curve can be resampled by image (per-image data or a resampling function)."""
         return self.image_value is not None or self.resample is not None
 
 
@@ -93,5 +95,6 @@ def curves(encodings: list[dict], records: list[dict], metric_names: list[str], 
 
 
 def psnr_of_mean_mse(values) -> float:
+    """PSNR of the mean MSE over images (the other aggregation, labelled as such), from per-image PSNRs."""
     mse = np.mean([255.0 ** 2 / 10 ** (v / 10) for v in values])
     return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))

@@ -20,6 +20,7 @@ def logistic4(x, b1, b2, b3, b4):
 
 
 def fit_logistic(x, y) -> np.ndarray:
+    """The VQEG 4-parameter logistic fitted from metric scores to human scores."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     p0 = [y.max(), y.min(), np.median(x), (x.std() or 1.0) / 2]
     with warnings.catch_warnings():
@@ -32,6 +33,7 @@ def fit_logistic(x, y) -> np.ndarray:
 
 
 def correlations(metric_scores, human_scores) -> dict:
+    """SROCC, KROCC and PLCC (after the logistic fit) of metric scores against human scores."""
     x, y = np.asarray(metric_scores, float), np.asarray(human_scores, float)
     p = fit_logistic(x, y)
     return {"srocc": float(stats.spearmanr(x, y)[0]), "krocc": float(stats.kendalltau(x, y)[0]),
@@ -47,6 +49,7 @@ def two_afc(d_a, d_b, p_a) -> float:
 
 @dataclass
 class Agreement:
+    """A metric's agreement with a rated set: values and bootstrap intervals by name."""
     metric: str
     n: int
     values: dict  # name -> value
@@ -71,6 +74,7 @@ def agreement(metric: str, x, y, *, resamples: int = 1000, seed: int = 0) -> Agr
 
 
 def agreement_2afc(metric: str, d_a, d_b, p_a, *, resamples: int = 1000, seed: int = 0) -> Agreement:
+    """The share of 2AFC judgements a metric's distances agree with (ties half), with a bootstrap interval."""
     d_a, d_b, p_a = (np.asarray(v, float) for v in (d_a, d_b, p_a))
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(p_a), (resamples, len(p_a)))

@@ -25,6 +25,7 @@ MIN_POINTS = 4
 
 @dataclass
 class BDResult:
+    """A BD-rate or BD-metric value with the quality overlap it was integrated over."""
     value: float  # percent
     overlap: tuple  # (low, high) in metric units
     overlap_fraction: float  # overlap length / union length on the quality axis

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..errors import BDRateError, BenchError
-from . import bootstrap as B
+from . import bootstrap
 from .bdrate import bd_rate, quality_axis
 
 DEFAULT_BD_RATE = 1.0  # percent, every metric
@@ -35,17 +35,19 @@ class CompareInputError(BenchError):
 
 @dataclass
 class Tolerances:
+    """How far a candidate may move before the gate calls it a regression: BD-rate and point tolerances."""
     bd_rate: float = DEFAULT_BD_RATE
     per_metric: dict = field(default_factory=dict)  # metric -> {"bd_rate", "point"}
     per_codec: dict = field(default_factory=dict)  # codec -> metric -> {"bd_rate", "point"}
 
     def get(self, codec: str, metric: str, what: str, baseline_value: float | None = None) -> float:
+        """The tolerance of one kind for a codec and metric (codec, then metric, then the default)."""
         for scope in (self.per_codec.get(codec, {}).get(metric, {}), self.per_metric.get(metric, {})):
             if what in scope:
                 return float(scope[what])
         if what == "bd_rate":
             return self.bd_rate
-        row = M.get(metric)
+        row = metric_table.get(metric)
         if row.unit == "dB":
             return DEFAULT_POINT_DB
         if row.range == (0, 1):
@@ -54,6 +56,7 @@ class Tolerances:
 
     @classmethod
     def load(cls, path: str | None, overrides=()) -> Tolerances:
+        """Tolerances from a TOML file and KEY=VALUE overrides."""
         t = cls()
         if path:
             try:
@@ -64,7 +67,7 @@ class Tolerances:
             t.per_metric = {m: dict(v) for m, v in data.get("metric", {}).items()}
             t.per_codec = {c: {m: dict(v) for m, v in d.get("metric", {}).items()} for c, d in data.get("codec", {}).items()}
             for m in list(t.per_metric) + [m for d in t.per_codec.values() for m in d]:
-                M.get(m)
+                metric_table.get(m)
         for o in overrides:
             key, sep, val = o.partition("=")
             try:
@@ -77,7 +80,7 @@ class Tolerances:
                 t.bd_rate = v
             else:
                 m, _, what = key.partition(".")
-                M.get(m)
+                metric_table.get(m)
                 t.per_metric.setdefault(m, {})[what or "point"] = v
         return t
 
@@ -94,6 +97,7 @@ class Side:
 
 @dataclass
 class Result:
+    """The verdict on one codec x metric cell of a comparison."""
     codec: str
     metric: str
     status: str  # regression | improvement | unchanged | not compared
@@ -121,8 +125,9 @@ def _check_same_data(a: Side, b: Side) -> list[str]:
     return []
 
 
-def compare(base: Side, cand: Side, tol: Tolerances, resamples: int = B.DEFAULT_RESAMPLES,
-            seed: int = B.DEFAULT_SEED) -> tuple[list[Result], list[str]]:
+def compare(base: Side, cand: Side, tol: Tolerances, resamples: int = bootstrap.DEFAULT_RESAMPLES,
+            seed: int = bootstrap.DEFAULT_SEED) -> tuple[list[Result], list[str]]:
+    """Compare a candidate's curves with a baseline's cell by cell: (results, notes)."""
     notes = _check_same_data(base, cand)
     keys = sorted(set(base.curves) & set(cand.curves))
     keys = [k for k in keys if base.curves[k].bpp and cand.curves[k].bpp]
@@ -138,15 +143,15 @@ def compare(base: Side, cand: Side, tol: Tolerances, resamples: int = B.DEFAULT_
 
 
 def _cell(a, t, tol: Tolerances, resamples: int, seed: int) -> Result:
-    hib = M.get(a.metric).higher_is_better
+    hib = metric_table.get(a.metric).higher_is_better
     r = Result(a.codec, a.metric, "unchanged", tol_bd=tol.get(a.codec, a.metric, "bd_rate"))
     paired = a.image_value is not None and t.image_value is not None and a.images == t.images
-    w = B.draws(len(a.images), resamples, seed) if paired else None
+    w = bootstrap.draws(len(a.images), resamples, seed) if paired else None
     # BD-rate of the candidate against the baseline
     try:
         r.bd_rate = bd_rate(a.bpp, a.value, t.bpp, t.value, higher_is_better=hib).value
         if paired:
-            avg, _ = B.bd_batch(quality_axis(w @ a.image_value, hib), np.log10(w @ a.image_bpp),
+            avg, _ = bootstrap.bd_batch(quality_axis(w @ a.image_value, hib), np.log10(w @ a.image_bpp),
                                 quality_axis(w @ t.image_value, hib), np.log10(w @ t.image_bpp))
             vals = (10 ** avg[np.isfinite(avg)] - 1) * 100
             if len(vals) >= 0.5 * len(avg):
@@ -192,7 +197,7 @@ def _cell(a, t, tol: Tolerances, resamples: int, seed: int) -> Result:
 def _moved(a, t, hib: bool, n: int = 3) -> list:
     """The images whose own curve moved most: per-image BD-rate (candidate vs baseline)."""
     qa, qt = quality_axis(a.image_value, hib), quality_axis(t.image_value, hib)
-    avg, _ = B.bd_batch(qa, np.log10(a.image_bpp), qt, np.log10(t.image_bpp))
+    avg, _ = bootstrap.bd_batch(qa, np.log10(a.image_bpp), qt, np.log10(t.image_bpp))
     vals = (10 ** avg - 1) * 100
     order = [i for i in np.argsort(-np.abs(np.nan_to_num(vals, nan=0.0))) if np.isfinite(vals[i])][:n]
     return [(a.images[i], float(vals[i])) for i in order if abs(vals[i]) > 1e-9]

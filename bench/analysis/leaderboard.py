@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..errors import BDRateError
-from . import bootstrap as B
+from . import bootstrap
 from .bdrate import MIN_POINTS, bd_metric, bd_rate, hull, quality_at, quality_axis, rate_at
 
 
 @dataclass
 class Options:
+    """What a leaderboard shows: anchor, method, metrics, extra columns, hull, resampling."""
     anchor: str
     method: str = "pchip"
     metrics: list | None = None  # subset, in this order
@@ -23,13 +24,14 @@ class Options:
     at_bpp: tuple = ()
     at_quality: tuple = ()  # (metric, value)
     hull: bool = False
-    resamples: int = B.DEFAULT_RESAMPLES
-    seed: int = B.DEFAULT_SEED
+    resamples: int = bootstrap.DEFAULT_RESAMPLES
+    seed: int = bootstrap.DEFAULT_SEED
     sort: str | None = None  # a metric: rows by its BD-rate, best first
 
 
 @dataclass
 class Column:
+    """One column of the leaderboard: a metric and a quantity (BD-rate, BD-metric, quality at bpp, bpp at quality)."""
     key: str
     metric: str
     kind: str  # bd_rate | bd_metric | at_bpp | bpp_at
@@ -41,6 +43,7 @@ class Column:
 
 @dataclass
 class Cell:
+    """One value of the leaderboard with its interval, overlap, flags and message."""
     value: float | None = None
     ci: tuple | None = None
     overlap: tuple | None = None
@@ -54,6 +57,7 @@ class Cell:
 
 @dataclass
 class Leaderboard:
+    """The leaderboard model: rows (codecs), columns, cells, notes and provenance; every table renders it."""
     options: Options
     rows: list
     columns: list
@@ -66,6 +70,7 @@ class Leaderboard:
     all_curves: dict = field(default_factory=dict)  # every curve, reference levels included
 
     def row_label(self, codec: str) -> str:
+        """The codec's row label, tagged anchor and/or published."""
         tags = (["anchor"] if codec == self.options.anchor else []) + (["published"] if codec in self.sources else [])
         return codec + (f" ({', '.join(tags)})" if tags else "")
 
@@ -100,14 +105,14 @@ def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
     if opts.resamples <= 0 or not (a.resampled or t.resampled):
         return None, None
     n_img = len((t if t.resampled else a).images)
-    w = B.draws(n_img, opts.resamples, opts.seed)
+    w = bootstrap.draws(n_img, opts.resamples, opts.seed)
     (ra, va), (rt, vt) = _means(a, w, ia), _means(t, w, it)
     qa, qt = quality_axis(va, hib), quality_axis(vt, hib)
     if kind == "rate":
-        avg, _ = B.bd_batch(qa, np.log10(ra), qt, np.log10(rt), opts.method)
+        avg, _ = bootstrap.bd_batch(qa, np.log10(ra), qt, np.log10(rt), opts.method)
         vals = (10 ** avg - 1) * 100
     else:
-        avg, _ = B.bd_batch(np.log10(ra), qa, np.log10(rt), qt, opts.method)
+        avg, _ = bootstrap.bd_batch(np.log10(ra), qa, np.log10(rt), qt, opts.method)
         vals = avg if hib else -avg
     ok = np.isfinite(vals)
     if ok.sum() < 0.5 * len(vals):
@@ -121,7 +126,7 @@ def _at_bpp_intervals(cell: Cell, a, t, it, bpp: float, hib: bool, opts: Options
     paired difference test - anchor (same image draw): a matched-rate comparison with its error."""
     if opts.resamples <= 0 or not t.resampled:
         return
-    w = B.draws(len(t.images), opts.resamples, opts.seed)
+    w = bootstrap.draws(len(t.images), opts.resamples, opts.seed)
 
     def at(cv, idx):
         r, v = _means(cv, w, idx)
@@ -130,7 +135,7 @@ def _at_bpp_intervals(cell: Cell, a, t, it, bpp: float, hib: bool, opts: Options
         lr, v = np.take_along_axis(lr, o, 1), np.take_along_axis(v, o, 1)
         ok = (np.diff(lr, axis=1) > 0).all(1)
         with np.errstate(all="ignore"):
-            return np.where(ok, B.pchip_at(lr, v, np.log10(bpp)), np.nan)
+            return np.where(ok, bootstrap.pchip_at(lr, v, np.log10(bpp)), np.nan)
 
     vt = at(t, it)
     if np.isfinite(vt).sum() >= 0.5 * len(vt):
@@ -151,7 +156,7 @@ def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboa
     sources = {c: cv.source for (c, _), cv in cvs.items() if cv.source}
     columns = []
     for m in metrics:
-        row = M.get(m)
+        row = metric_table.get(m)
         lib = not row.higher_is_better
         columns.append(Column(f"bd_rate:{m}", m, "bd_rate", f"{m} BD-rate", "%", True))
         if opts.bd_metric:
@@ -163,7 +168,7 @@ def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboa
         columns.append(Column(f"bpp_at:{m}:{v:g}", m, "bpp_at", f"bpp @ {m} = {v:g}", "bpp", True, v))
     cells = {}
     for col in columns:
-        hib = M.get(col.metric).higher_is_better
+        hib = metric_table.get(col.metric).higher_is_better
         a = cvs.get((opts.anchor, col.metric))
         for c in codecs:
             t = cvs.get((c, col.metric))

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..adapters import load_codec
 from ..errors import BenchError
 
 
 @dataclass
 class Match:
+    """The result of a matched-rate search: the point found, its bpp (and value), every evaluation made."""
     codec: str
     point: object
     bpp: float
@@ -32,12 +33,13 @@ def _evaluate(codec, img, point, metric):
     val = None
     if metric:
         rec = codec.adapter.decode(e.data, point, shape=img.shape)
-        val = M.score(metric, img, rec)
+        val = metric_table.score(metric, img, rec)
     return bpp, val
 
 
 def match(codec_id: str, img: np.ndarray, *, bpp: float | None = None, metric: str | None = None,
           value: float | None = None, max_evals: int = 40) -> Match:
+    """The rate point of a codec nearest a target bpp or metric value on one image, by bisection."""
     if (bpp is None) == (value is None):
         raise BenchError("give exactly one target: a bpp, or a metric value (with its metric)")
     if value is not None and not metric:
@@ -73,3 +75,10 @@ def match(codec_id: str, img: np.ndarray, *, bpp: float | None = None, metric: s
             b_ = mid
     best = min(evals, key=lambda t: abs(key(t[1], t[2]) - target))
     return Match(codec_id, best[0], best[1], best[2], evals)
+
+
+def match_image(codec_id: str, image: str, dataset: str | None = None, data_dir=None, **target) -> Match:
+    """`bench match`: `match` on an image file, or on an image of a dataset by name."""
+    from ..datasets import image as find
+
+    return match(codec_id, find(image, dataset, data_dir).pixels, **target)

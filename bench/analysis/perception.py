@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from .bdrate import quality_axis
 
 
 @dataclass
 class Disagreement:
+    """How a run's metrics rank its codecs: BD-rates, ranks, rank correlations, movers, trained-for gaps."""
     metrics: list
     codecs: list
     bd: dict  # (codec, metric) -> BD-rate or None
@@ -82,7 +83,7 @@ def disagreement(cvs: dict, bd: dict, metrics: list, trained_for: dict | None = 
     if bpp is not None and np.isfinite(bpp).any():
         for (c, m), cv in cvs.items():
             if m in metrics and cv.image_value is not None and cv.source is None and len(cv.bpp) >= 2:
-                at[(c, m)] = quality_axis(_at_rate(cv, bpp), M.get(m).higher_is_better)
+                at[(c, m)] = quality_axis(_at_rate(cv, bpp), metric_table.get(m).higher_is_better)
     for m1, m2 in itertools.combinations(metrics, 2):
         both = [c for c in codecs if bd.get((c, m1)) is not None and bd.get((c, m2)) is not None]
         if len(both) >= 3:
@@ -127,6 +128,7 @@ def trained_gap(ranks: dict, codecs: list, metrics: list, trained_for: dict) -> 
 
 @dataclass
 class RealismPoint:
+    """One rate point on the rate-distortion-realism plane."""
     codec: str
     point_index: int
     bpp: float

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
 
 DIFFERENTIABLE = ("psnr", "ms-ssim", "lpips", "dists")
 MAX_STEPS, MAX_STEP = 500, 8.0
@@ -21,6 +21,7 @@ MAX_STEPS, MAX_STEP = 500, 8.0
 
 @dataclass
 class Trajectory:
+    """One probe: the metric pushed, the scores of every watched metric along the steps."""
     probed: str
     steps: list  # step numbers recorded
     scores: dict  # metric -> [value per recorded step]
@@ -29,13 +30,13 @@ class Trajectory:
     def gain(self, metric: str, k: int = -1) -> float:
         """Change toward better of `metric` at recorded step k against the start (metric units)."""
         v = self.scores[metric]
-        return (v[k] - v[0]) * (1 if M.get(metric).higher_is_better else -1)
+        return (v[k] - v[0]) * (1 if metric_table.get(metric).higher_is_better else -1)
 
     def error_removed(self, metric: str, k: int = -1) -> float:
         """The gain as a share of the start's distance to the metric's ideal (PSNR: of its MSE), so
         metrics in different units compare: 1 = a perfect score reached, 0 = no change."""
         v0, v = self.scores[metric][0], self.scores[metric][k]
-        ideal = M.get(metric).ideal
+        ideal = metric_table.get(metric).ideal
         if ideal is None:
             return float("nan")
         if np.isinf(ideal):  # PSNR-like: the share of the MSE removed
@@ -82,6 +83,7 @@ def _quality(metric: str):
 
 def probe_one(ref: np.ndarray, start: np.ndarray, probed: str, watch: list, *, steps: int, step: float,
               seed: int = 0, every: int | None = None) -> Trajectory:
+    """Signed-gradient steps on the decoded pixels that improve one metric, the others recorded."""
     import torch
 
     if not (1 <= steps <= MAX_STEPS) or not (0 < step <= MAX_STEP):
@@ -96,7 +98,7 @@ def probe_one(ref: np.ndarray, start: np.ndarray, probed: str, watch: list, *, s
     def record(k, img):
         traj.steps.append(k)
         for m in watch:
-            traj.scores[m].append(M.score(m, ref, img))
+            traj.scores[m].append(metric_table.score(m, ref, img))
 
     record(0, start)
     for k in range(1, steps + 1):
@@ -112,6 +114,7 @@ def probe_one(ref: np.ndarray, start: np.ndarray, probed: str, watch: list, *, s
 
 
 def run_probe(ref, start, metrics, *, steps=40, step=0.5, seed=0) -> list[Trajectory]:
+    """A probe per differentiable metric of `metrics`, each watching all of them."""
     probed = [m for m in metrics if m in DIFFERENTIABLE]
     if not probed:
         raise ValueError(f"none of {', '.join(metrics)} can be probed; differentiable: {', '.join(DIFFERENTIABLE)}")

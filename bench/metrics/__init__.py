@@ -47,6 +47,7 @@ def rows() -> list[Metric]:
 
 
 def get(name: str) -> Metric:
+    """The metric row of a name; UnknownName listing the valid ones."""
     if name not in METRICS or _PLUGINS_FROM is None:
         rows()
     if name not in METRICS:
@@ -55,11 +56,13 @@ def get(name: str) -> Metric:
 
 
 def names(kind: str | None = None) -> list[str]:
+    """Metric names, of one kind (fr, nr, set) or all."""
     return [m.name for m in rows() if kind is None or m.kind == kind]
 
 
 @functools.lru_cache(maxsize=None)
 def backend_version(backend: str) -> str:
+    """The installed version of a metric backend (part of the metric's version key)."""
     if backend == "numpy":
         import numpy
 
@@ -78,8 +81,28 @@ def backend_version(backend: str) -> str:
     try:
         return dist_version(backend)
     except PackageNotFoundError:
-        raise MetricUnavailable(f"backend {backend!r} is not installed; "
-                                f"pip install 'percept-bench[{backend}]' or pip install {backend}") from None
+        extra = extra_of(backend)
+        fix = f"pip install 'percept-bench[{extra}]'" if extra else f"pip install {backend}"
+        raise MetricUnavailable(f"backend {backend!r} is not installed; {fix}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def extra_of(distribution: str) -> str | None:
+    """The extra of percept-bench that installs a distribution (from our own package metadata), or None."""
+    import re
+    from importlib.metadata import requires
+
+    try:
+        reqs = requires("percept-bench") or []
+    except PackageNotFoundError:
+        return None
+    want = re.sub(r"[-_.]+", "-", distribution).lower()
+    for r in reqs:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0]).lower()
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)", r)
+        if name == want and extra and extra.group(1) != "all":
+            return extra.group(1)
+    return None
 
 
 def availability(m: Metric | str) -> tuple[bool, str]:
@@ -143,6 +166,7 @@ BATCHED = {"bench.metrics.deep:lpips": "bench.metrics.deep:lpips_many",
 
 
 def batched(name: str) -> bool:
+    """Whether the metric scores several pairs in one forward pass."""
     return get(name).fn in BATCHED
 
 
@@ -202,3 +226,32 @@ def provenance(names) -> dict:
         out[n] = {"backend": m.backend, "backend_version": bver, "row_version": m.version,
                   "weights": {w: weights.sha256_of(w) for w in m.weights}}
     return out
+
+
+def score_files(paths: list, metric_names: list | None = None, no_ref: bool = False) -> tuple[dict, dict]:
+    """`bench score`: ({metric: value or None}, {metric: why it has no value}) for REF DIST image
+    files, or one image's no-reference metrics with `no_ref` (default metrics when none are named)."""
+    from .. import weights
+    from ..images import read_image
+
+    weights.configure()
+    if no_ref:
+        dist, ref = read_image(paths[0]).pixels, None
+        chosen = metric_names or [m for m in names("nr") if availability(m)[0]]
+        bad = [m for m in chosen if get(m).kind != "nr"]
+    else:
+        if len(paths) != 2:
+            raise BenchError("bench score REF DIST: give a reference and a distorted image (or --no-ref IMG)")
+        ref, dist = (read_image(p).pixels for p in paths)
+        chosen = metric_names or ["psnr", "ssim", "ms-ssim", "lpips", "dists"]
+        bad = [m for m in chosen if get(m).kind != "fr"]
+    if bad:
+        raise BenchError(f"{', '.join(bad)}: wrong kind for this mode; full-reference metrics need REF DIST, "
+                         "no-reference ones --no-ref IMG")
+    out, notes = {}, {}
+    for m in chosen:
+        try:
+            out[m] = score(m, ref, dist)
+        except BenchError as e:
+            out[m], notes[m] = None, str(e)
+    return out, notes

@@ -52,10 +52,12 @@ def _lpips_model(net: str, train: bool, device: str):
 
 
 def lpips(ref: np.ndarray, dist: np.ndarray, net: str = "alex") -> float:
+    """LPIPS of one pair (8-bit RGB, scaled to [-1, 1] inside)."""
     return lpips_many([ref], [dist], net)[0]
 
 
 def lpips_many(refs, dists, net: str = "alex") -> list[float]:
+    """LPIPS of several pairs of one shape in one forward pass."""
     import torch
 
     m, d = lpips_model(net), _device()
@@ -82,6 +84,7 @@ def dists(ref: np.ndarray, dist: np.ndarray, resize: bool = False) -> float:
 
 
 def dists_many(refs, dists, resize: bool = False) -> list[float]:
+    """DISTS (piq) of several pairs of one shape in one forward pass."""
     import piq
     import torch
 

@@ -132,6 +132,7 @@ class Evaluation:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Evaluation:
+        """An Evaluation stored with to_bytes."""
         import io
 
         with np.load(io.BytesIO(data)) as z:  # each z[name] decompresses anew: read every array once

@@ -43,6 +43,7 @@ STATS = {"map": "mAP@[.5:.95] against the dataset's annotations (COCOeval bbox)"
 
 
 def card(det_id: str) -> dict:
+    """A detector card, checked for the keys every detector needs."""
     c, path = load_card("detectors", det_id)
     c["_path"] = str(path)
     for k in ("file", "sha256", "runtime"):
@@ -63,6 +64,7 @@ def card(det_id: str) -> dict:
 
 
 def weight_file(c: dict) -> str:
+    """The detector's model file, relative to the weights folder."""
     return f"detection/{c['file']}"
 
 
@@ -97,8 +99,10 @@ def _fetch(c: dict) -> Path:
             raise MetricUnavailable(
                 f"{c['file']} missing — place it in {weights.hub_dir() / 'detection'} (or set BENCH_WEIGHTS)"
                 + (f"; it comes from: {c['source']}" if c.get("source") else ""))
+        from ..downloads import download
+
         p = weights.hub_dir() / rel
-        _download(c["url"], p, c.get("member"))
+        download(c["url"], p, c.get("member"))
     got = cached_file_sha256(p)
     if got != c["sha256"]:
         raise MetricUnavailable(f"{p}: sha256 {got[:16]}... differs from the card's {c['sha256'][:16]}... "
@@ -106,25 +110,8 @@ def _fetch(c: dict) -> Path:
     return p
 
 
-def _download(url: str, dest: Path, member: str | None) -> None:
-    """The datasets' downloader (temp file, then rename); from a zip, only `member` is kept."""
-    import zipfile
-
-    from ..datasets import _download as fetch
-    from ..images import atomic_write
-
-    if not member:
-        return fetch(url, dest)
-    archive = dest.with_name(dest.name + ".zip")
-    fetch(url, archive)
-    try:
-        with zipfile.ZipFile(archive) as z:
-            atomic_write(dest, z.read(member))
-    finally:
-        archive.unlink(missing_ok=True)
-
-
 class Detector:
+    """A detector from its card: the verified model file, its runtime, pre- and post-processing."""
     def __init__(self, det_id: str):
         self.id = det_id
         self.card = card(det_id)
@@ -279,4 +266,5 @@ def detector(det_id: str) -> Detector:
 
 
 def detect(pixels: np.ndarray, det_id: str) -> np.ndarray:
+    """Detections (boxes, scores, classes) on one image by a detector id."""
     return detector(det_id)(pixels)

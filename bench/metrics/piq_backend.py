@@ -11,6 +11,7 @@ from .deep import to_tensor
 
 
 def score(ref: np.ndarray, dist: np.ndarray, fn: str, **kw) -> float:
+    """A piq metric of one pair (8-bit RGB, scaled to [0, 1])."""
     import piq
     import torch
 

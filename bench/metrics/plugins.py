@@ -38,6 +38,7 @@ def _num(v, path, key):
 
 
 def from_card(path) -> Metric:
+    """A metric row from a metric card (TOML); CardError naming the file when it is wrong."""
     d = read_toml(path)
     name = d.get("id", path.stem)
     if name != path.stem:
@@ -66,6 +67,7 @@ def from_card(path) -> Metric:
 
 
 def from_entry_points() -> list[Metric]:
+    """Metric rows that installed packages declare (entry points)."""
     from importlib.metadata import entry_points
 
     rows = []
@@ -83,4 +85,5 @@ def from_entry_points() -> list[Metric]:
 
 
 def plugin_rows() -> list[Metric]:
+    """Every plugin metric row: entry points, then cards."""
     return from_entry_points() + [from_card(p) for p in find_cards("metrics").values()]

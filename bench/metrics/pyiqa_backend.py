@@ -28,6 +28,7 @@ def _metric(name: str, device: str, **opts):  # lru_cache keys on the options to
 
 
 def fr(ref: np.ndarray, dist: np.ndarray, name: str, **opts) -> float:
+    """A pyiqa full-reference metric of one pair."""
     import torch
 
     with torch.inference_mode():

@@ -26,6 +26,7 @@ INCEPTION = "checkpoints/pt_inception-2015-12-05-6726825d.pth"
 
 
 def patches(img: np.ndarray, size: int = PATCH) -> list[np.ndarray]:
+    """The patches of an image that set-level metrics pool (non-overlapping, plus shifted ones when large)."""
     h, w = img.shape[:2]
     out = [img[y:y + size, x:x + size] for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)]
     if min(h, w) >= 1.5 * size:
@@ -92,6 +93,7 @@ def features(img: np.ndarray, extractor: str) -> np.ndarray:
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The Fréchet distance between two Gaussian fits of feature sets (FID's formula)."""
     from scipy import linalg
 
     mu1, mu2 = a.mean(0), b.mean(0)
@@ -121,6 +123,7 @@ def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_siz
 
 
 def set_score(name: str, ref_feats: np.ndarray, dist_feats: np.ndarray) -> float:
+    """FID or KID from the reference and distorted feature sets; MetricError when too few patches."""
     kind = name.split("-")[0]
     n = min(len(ref_feats), len(dist_feats))
     need = MIN_PATCHES[kind]

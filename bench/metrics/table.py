@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Metric:
+    """A row of the metric table: name, kind, direction, range, colour space, backend, weights, version."""
     name: str
     kind: str  # "fr" | "nr" | "set"
     higher_is_better: bool
@@ -31,6 +32,7 @@ class Metric:
 
     @property
     def label(self) -> str:
+        """The metric's name with its unit, for axes and headers."""
         return self.title or self.name.upper()
 
 

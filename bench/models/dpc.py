@@ -23,6 +23,7 @@ TRAIN_MSSSIM_WIN = 7
 
 
 def build(arch: str = "mean_scale_hyperprior", N: int = 64, M: int = 96):
+    """A fresh model of an architecture at widths N and metric_table."""
     import importlib
 
     mod, _, cls = ARCHS[arch].partition(":")
@@ -40,11 +41,11 @@ class Objective:
         self.name, self.lmbda, self.alpha, self.beta = name, lmbda, alpha, beta
         self.lpips = None
         if name == "dpc":
-            from .. import metrics as M
+            from .. import metrics as metric_table
             from .. import weights
             from ..metrics.deep import lpips_model
 
-            weights.require(M.get("lpips").weights, "lpips")  # a clear error offline, not a failed download
+            weights.require(metric_table.get("lpips").weights, "lpips")  # a clear error offline, not a failed download
 
             self.lpips = lpips_model("alex", train=True).to(device)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 @dataclass
 class TrainConfig:
+    """One training stage: objective, lambda, data, schedule, model widths, checkpoints."""
     run_dir: str
     objective: str = "mse"
     lmbda: float = 0.013
@@ -104,6 +105,7 @@ def _optimisers(model, lr):
 
 
 def train(cfg: TrainConfig) -> dict:
+    """Train (or resume) one stage; returns the last step's numbers."""
     import torch
 
     from . import dpc

@@ -3,17 +3,19 @@ target bpp, enlarged with nearest-neighbour, labelled with codec, actual bpp and
 original beside them; one figure (PNG + PDF) and each crop as a lossless PNG."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from .plots import _rc, codec_style
 
 
 @dataclass
 class Crop:
+    """One codec's crop: the reconstruction, its bpp and point, how it was found, its scores."""
     codec: str
     pixels: np.ndarray  # the full reconstruction
     bpp: float
@@ -40,6 +42,7 @@ def detailed_box(img: np.ndarray, size: int | None = None) -> tuple[int, int, in
 
 
 def parse_box(text: str, shape) -> tuple[int, int, int, int]:
+    """'X,Y,W,H' as a box inside an image of `shape`; an error naming the fix otherwise."""
     from ..errors import BenchError
 
     try:
@@ -52,11 +55,13 @@ def parse_box(text: str, shape) -> tuple[int, int, int, int]:
 
 
 def enlarge(a: np.ndarray, k: int) -> np.ndarray:
+    """Nearest-neighbour enlargement by an integer factor (no smoothing that hides artefacts)."""
     return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
 
 
 def figure(out: Path, name: str, original: np.ndarray, crops: list[Crop], box, target_bpp: float,
            metric_names: list[str]) -> list[Path]:
+    """The crops figure (PNG + PDF) and each crop as a lossless PNG; returns the files."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,6 +117,64 @@ def _lines(parts: list[str], per_line: int = 2) -> str:
 
 def _fmt(metric: str, v) -> str:
     if v is None:
-        return f"{M.get(metric).label} n/a"
-    row = M.get(metric)
+        return f"{metric_table.get(metric).label} n/a"
+    row = metric_table.get(metric)
     return f"{row.label} {v:.2f} {row.unit}".strip() if row.unit else f"{row.label} {v:.3f}"
+
+
+def crops(run, image: str, bpp: float, *, box: str | None = None, codecs=None, out=None,
+          data_dir=None) -> tuple[list, list]:
+    """`bench crops`: each codec's reconstruction of one image at (or nearest to) `bpp`, cropped and
+    enlarged; returns (files written, one line per codec saying how its point was found)."""
+    from ..errors import UnknownName
+
+    encs = [e for e in run.encodings if e["image"] == image]
+    px = run.original(image, data_dir)
+    run_codecs = sorted({e["codec"] for e in encs})
+    for c in codecs or []:
+        if c not in run_codecs:
+            raise UnknownName("codec of this run", c, run_codecs)
+    names = [m for m in run.metrics if metric_table.get(m).kind != "set"]
+    made, lines = [], []
+    # a one-point reference codec (identity: the original itself) is shown as "original" already
+    for cid in codecs or [c for c in run_codecs if _ladder_length(c) > 1]:
+        crop = _crop_of(run, cid, px, [e for e in encs if e["codec"] == cid], bpp, names)
+        made.append(crop)
+        lines.append(f"{cid}: {crop.bpp:.4f} bpp (target {bpp:g}, off by {crop.bpp - bpp:+.4f}) at point "
+                     f"{crop.point!r}: {crop.how}")
+    b = parse_box(box, px.shape) if box else detailed_box(px)
+    out = Path(out) if out else run.dir
+    out.mkdir(parents=True, exist_ok=True)
+    return figure(out, image, px, made, b, bpp, names), lines
+
+
+def _ladder_length(codec_id: str) -> int:
+    from ..runner.task import codec
+
+    return len(codec(codec_id).ladder)
+
+
+def _crop_of(run, codec_id: str, px, encs: list, bpp: float, names: list) -> Crop:
+    """One codec's crop: a matched-rate search on a numeric ladder, else the nearest stored point."""
+    from ..analysis.match import match
+    from ..errors import BenchError
+    from ..runner.task import codec as load
+
+    codec = load(codec_id)
+    if all(isinstance(p, (int, float)) for p in codec.ladder) and codec.adapter.available()[0]:
+        m = match(codec_id, px, bpp=bpp)
+        enc = codec.adapter.encode(px, m.point)
+        rec = codec.adapter.decode(enc.data, m.point, shape=px.shape)
+        got, point = 8 * enc.rate_bytes / (px.shape[0] * px.shape[1]), m.point
+        how = f"matched-rate search ({len(m.evaluations)} encodes)"
+    else:
+        e = min(encs, key=lambda e: abs(e["bpp"] - bpp))
+        rec, got, point = run.reconstruction(e), e["bpp"], json.loads(e["point"])
+        how = "nearest stored point (discrete ladder)"
+    scores = {}
+    for n in names:
+        try:
+            scores[n] = metric_table.score(n, px, rec)
+        except BenchError:
+            scores[n] = None
+    return Crop(codec_id, rec, got, point, how, scores)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from ..errors import BenchError
 
 
 def verdict(results) -> tuple[str, int]:
+    """(verdict line, exit code) of a comparison's results."""
     reg = [r for r in results if r.status == "regression"]
     imp = [r for r in results if r.status == "improvement"]
     n = sum(r.status != "not compared" for r in results)
@@ -28,6 +32,7 @@ def _moved(r) -> str:
 
 
 def text(results, notes, baseline: str, candidate: str) -> str:
+    """The comparison as plain text for the terminal."""
     line, _ = verdict(results)
     out = [f"bench compare: {line}", f"  baseline  {baseline}", f"  candidate {candidate}"]
     for r in results:
@@ -43,6 +48,7 @@ def text(results, notes, baseline: str, candidate: str) -> str:
 
 
 def markdown(results, notes, baseline: str, candidate: str) -> str:
+    """The comparison as Markdown for a pull-request comment."""
     line, code = verdict(results)
     out = [f"**{'❌' if code else '✅'} bench compare — {line}**", "",
            f"baseline `{baseline}` · candidate `{candidate}`", ""]
@@ -92,6 +98,7 @@ def junit(results, notes, baseline: str, candidate: str) -> str:
 
 
 def to_json(results, notes, baseline: str, candidate: str) -> str:
+    """The comparison as JSON."""
     line, code = verdict(results)
     cells = [{"codec": r.codec, "metric": r.metric, "status": r.status, "bd_rate": r.bd_rate,
               "ci_low": r.ci[0] if r.ci else None, "ci_high": r.ci[1] if r.ci else None,
@@ -102,3 +109,89 @@ def to_json(results, notes, baseline: str, candidate: str) -> str:
               "images_moved_most": [{"image": i, "bd_rate": v} for i, v in r.moved]} for r in results]
     return json.dumps({"verdict": line, "exit_code": code, "baseline": baseline, "candidate": candidate,
                        "notes": notes, "cells": cells}, indent=2, default=str) + "\n"
+
+
+def load_side(path):
+    """A run directory (bench.sqlite), a per-image CSV export (`bench export --format csv`, or a
+    directory holding records.csv), or CompressAI result JSON (a file or a directory of them)."""
+    from ..analysis.compare import CompareInputError, Side
+    from ..errors import StoreError
+    from .exchange import curves_from_compressai
+    from .stored import StoredRun
+
+    p = Path(path)
+    if not p.exists():
+        raise CompareInputError(f"{p}: no such file or directory")
+    try:
+        if (p / "bench.sqlite").is_file():
+            try:
+                run = StoredRun.open(p)
+            except StoreError:
+                raise
+            except BenchError:
+                raise CompareInputError(f"{p}: the store holds no run") from None
+            cvs = curves_of(run)
+            return Side(str(p), cvs, run.dataset, {e["image_sha256"]: e["image"] for e in run.encodings}, True)
+    except StoreError as e:
+        raise CompareInputError(str(e)) from None
+    csv_path = p / "records.csv" if p.is_dir() and (p / "records.csv").is_file() else p
+    if csv_path.suffix == ".csv" and csv_path.is_file():
+        return _from_long_csv(csv_path)
+    jsons = sorted(p.glob("*.json")) if p.is_dir() else ([p] if p.suffix == ".json" else [])
+    jsons = [j for j in jsons if j.name != "manifest.json"]
+    if jsons:
+        return Side(str(p), curves_from_compressai(jsons), None, {}, False)
+    raise CompareInputError(f"{p}: not a run directory (no bench.sqlite), a per-image CSV export or "
+                            "CompressAI result JSON")
+
+
+def curves_of(run) -> dict:
+    """A stored run's own curves as the gate compares them (no imported series, no detection resampling)."""
+    from ..analysis.aggregate import curves
+
+    return curves(run.encodings, run.records, run.metrics, run.set_scores)
+
+
+def _from_long_csv(path: Path):
+    import pandas as pd
+
+    from .. import metrics as metric_table
+    from ..analysis.aggregate import curves
+    from ..analysis.compare import CompareInputError, Side
+
+    try:
+        df = pd.read_csv(path, dtype={"point": str})
+        need = {"image", "image_sha256", "codec", "point_index", "point", "bpp", "metric", "value"}
+        missing = need - set(df.columns)
+        if missing:
+            raise ValueError(f"missing columns {', '.join(sorted(missing))}")
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise CompareInputError(f"{path}: not a per-image export of `bench export --format csv` ({e})") from None
+    encs = df.drop_duplicates(["image_sha256", "codec", "point_index"])
+    encs = [{"image": r.image, "image_sha256": r.image_sha256, "codec": r.codec, "point_index": int(r.point_index),
+             "point": r.point, "bpp": float(r.bpp)} for r in encs.itertuples()]
+    recs = [{"image_sha256": r.image_sha256, "codec": r.codec, "point_index": int(r.point_index), "metric": r.metric,
+             "value": float(r.value)} for r in df.itertuples()]
+    names = list(dict.fromkeys(df["metric"]))
+    for m in names:
+        metric_table.get(m)
+    man = path.parent / "manifest.json"
+    dataset = json.loads(man.read_text()).get("dataset") if man.is_file() else None
+    return Side(str(path), curves(encs, recs, names), dataset, {e["image_sha256"]: e["image"] for e in encs}, True)
+
+
+def compare_paths(baseline, candidate, *, tolerance_file=None, tol=(), outputs=None, resamples=1000, seed=0):
+    """`bench compare`: load both sides, compare, write the requested reports; returns
+    (text summary, exit code). outputs: {"markdown" | "junit" | "json": path}."""
+    from ..analysis.compare import Tolerances, compare
+    from ..images import atomic_write
+
+    tolerances = Tolerances.load(tolerance_file, tol)
+    base, cand = load_side(baseline), load_side(candidate)
+    results, notes = compare(base, cand, tolerances, resamples, seed)
+    args = (results, notes, str(baseline), str(candidate))
+    writers = {"markdown": markdown, "junit": junit, "json": to_json}
+    for kind, path in (outputs or {}).items():
+        if path:
+            atomic_write(path, writers[kind](*args).encode())
+    return text(*args), verdict(results)[1]

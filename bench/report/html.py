@@ -24,6 +24,7 @@ FAILURE_COLUMNS = ("stage", "image", "codec", "point", "metric", "message")
 
 
 def data_uri(path: Path) -> str:
+    """A file as a data: URI (the report makes no request of its own)."""
     mime = {".png": "image/png", ".svg": "image/svg+xml"}[path.suffix]
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
 

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
+from .formats import FIGURE_PRESETS as PRESETS  # inches and points: one column, two columns, 16:9 slides
 
-# sizes in inches and points: single column (IEEE / ACM ~3.5 in), double column (~7 in), 16:9 slides
-PRESETS = {"default": (5.5, 4.0, 9), "paper": (3.5, 2.6, 8), "paper-wide": (7.0, 2.8, 8), "slides": (8.0, 4.5, 14)}
-FORMATS = ("png", "pdf", "svg", "pgf")
 # Okabe-Ito + tab10: distinguishable in print and for colour-blind readers
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
            "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#9467bd", "#d62728", "#2ca02c", "#1f77b4"]
@@ -34,12 +32,14 @@ def codec_style(codec: str) -> tuple[str, str]:
 
 
 def msssim_db(v):
+    """MS-SSIM in dB: -10 log10(1 - MS-SSIM)."""
     v = np.asarray(v, dtype=float)
     return -10 * np.log10(np.maximum(1 - v, 1e-12))
 
 
 def axis_label(metric: str, db: bool) -> str:
-    row = M.get(metric)
+    """A metric's axis label with its unit (MS-SSIM in dB when asked)."""
+    row = metric_table.get(metric)
     if db and metric.startswith("ms-ssim"):
         return f"{row.label} [dB]"
     arrow = "" if row.higher_is_better else " (lower is better)"
@@ -59,7 +59,7 @@ def _rc(font: float) -> dict:
 def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bool, spread: bool,
           levels: dict | None = None) -> int:
     n = 0
-    if levels and metric in levels and M.get(metric).kind != "fr":  # e.g. the originals' NIQE or mAP
+    if levels and metric in levels and metric_table.get(metric).kind != "fr":  # e.g. the originals' NIQE or mAP
         c, v = levels[metric]
         ax.axhline(v, color="0.4", ls="-.", lw=1, label=f"{c} (reference level)")
     f = msssim_db if (db and metric.startswith("ms-ssim")) else (lambda v: np.asarray(v, dtype=float))
@@ -81,7 +81,7 @@ def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bo
         right = max(ours) * 1.15
         ax.set_xlim(left=None if log_rate else 0, right=right)
         ys = [y for (c, m), cv in cvs.items() if m == metric for b, y in zip(cv.bpp, f(cv.value)) if b <= right]
-        ys += [levels[metric][1]] if levels and metric in levels and M.get(metric).kind != "fr" else []
+        ys += [levels[metric][1]] if levels and metric in levels and metric_table.get(metric).kind != "fr" else []
         pad = 0.05 * (max(ys) - min(ys) or 1)
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
     if log_rate:
@@ -131,7 +131,7 @@ def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | Non
                 fig, ax = plt.subplots(figsize=(w, h))
                 _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread, levels)
                 if title and preset in ("default", "slides"):
-                    ax.set_title(f"{title}: {M.get(m).label}")
+                    ax.set_title(f"{title}: {metric_table.get(m).label}")
                 ax.legend(frameon=False)
                 fig.tight_layout()
                 figs.append((fig, f"{stem}_{m}"))

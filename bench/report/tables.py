@@ -9,11 +9,9 @@ import json
 import math
 from pathlib import Path
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..analysis.aggregate import METHOD
 from ..analysis.leaderboard import RESAMPLED, Leaderboard
-
-FORMATS = ("md", "latex", "html", "csv", "json")
 
 
 # -- cell text -----------------------------------------------------------------------------------
@@ -52,7 +50,7 @@ def _parts(lb: Leaderboard, codec: str, col) -> tuple[str, str, str]:
 
 def _header(col) -> str:
     arrow = "↓" if col.lower_is_better else "↑"
-    nr = "†" if M.get(col.metric).kind == "nr" else ""
+    nr = "†" if metric_table.get(col.metric).kind == "nr" else ""
     return f"{col.label}{nr} ({col.unit}) {arrow}" if col.unit else f"{col.label}{nr} {arrow}"
 
 
@@ -67,7 +65,7 @@ def _footer(lb: Leaderboard) -> list[str]:
         if o.at_bpp:
             lines.append(f"Quality at a rate: pchip in log rate, its 95 % interval, and Δ = the difference to {o.anchor} "
                          "at the same rate with its paired interval (same image draws).")
-    nr = sorted({c.metric for c in lb.columns if M.get(c.metric).kind == "nr"})
+    nr = sorted({c.metric for c in lb.columns if metric_table.get(c.metric).kind == "nr"})
     if nr:
         lines.append(f"† {', '.join(nr)}: no-reference realism scores of the decoded image alone, not fidelity "
                      "to the original; their BD-rate compares the bits needed for equal realism scores.")
@@ -78,6 +76,7 @@ def _footer(lb: Leaderboard) -> list[str]:
 
 
 def provenance_lines(p: dict) -> list[str]:
+    """The provenance of a table as lines of text."""
     if not p:
         return []
     ds = p.get("dataset", {})
@@ -95,6 +94,7 @@ def provenance_lines(p: dict) -> list[str]:
 
 # -- formats -------------------------------------------------------------------------------------
 def render(lb: Leaderboard, fmt: str, title: str) -> str:
+    """The leaderboard in one of the table formats."""
     return {"md": markdown, "latex": latex, "html": html_table, "csv": to_csv, "json": to_json}[fmt](lb, title)
 
 
@@ -109,6 +109,7 @@ def _grid(lb: Leaderboard):
 
 
 def markdown(lb: Leaderboard, title: str) -> str:
+    """The leaderboard as Markdown."""
     lines = [f"# {title}", ""] + [f"**{n}**\n" for n in lb.provenance.get("warnings", [])]
     lines += ["| codec | bpp range | " + " | ".join(_header(c) for c in lb.columns) + " |",
               "|---|---|" + "---|" * len(lb.columns)]
@@ -127,6 +128,7 @@ _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
 
 
 def tex_escape(s: str) -> str:
+    """Text with LaTeX's special characters escaped."""
     return "".join(_TEX.get(ch, ch) for ch in str(s))
 
 
@@ -159,6 +161,7 @@ def latex(lb: Leaderboard, title: str) -> str:
 
 
 def html_table(lb: Leaderboard, title: str) -> str:
+    """The leaderboard as an HTML table (caption, notes, provenance)."""
     e = html.escape
     prov = "".join(f"<li>{e(p)}</li>" for p in provenance_lines(lb.provenance))
     foot = "".join(f"<p>{e(n)}</p>" for n in _footer(lb))
@@ -214,6 +217,7 @@ def rows(lb: Leaderboard) -> list[dict]:
 
 
 def to_csv(lb: Leaderboard, title: str = "") -> str:
+    """The leaderboard as CSV, one row per codec and metric."""
     rs = rows(lb)
     cols = list(dict.fromkeys(k for r in rs for k in r))
     buf = io.StringIO()
@@ -225,6 +229,7 @@ def to_csv(lb: Leaderboard, title: str = "") -> str:
 
 
 def to_json(lb: Leaderboard, title: str) -> str:
+    """The leaderboard as strict JSON."""
     def clean(v):
         return None if isinstance(v, float) and not math.isfinite(v) else v
 
@@ -252,7 +257,7 @@ def write_default(out: Path, lb: Leaderboard, title: str, cvs: dict) -> str:
 
 
 def grid_table(title: str, header: list, body: list, fmt: str, notes=()) -> str:
-    """A plain table (header + rows of cells) in any of FORMATS, for the analyses' outputs."""
+    """A plain table (header + rows of cells) in any table format, for the analyses' outputs."""
     notes = list(notes)
     if fmt == "md":
         return "\n".join([f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

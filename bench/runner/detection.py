@@ -13,7 +13,7 @@ import hashlib
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..errors import BenchError, MetricError
 from ..metrics.detection import Evaluation, coco_ground_truth, pseudo_ground_truth
 
@@ -21,11 +21,12 @@ GT = "gt:coco"
 
 
 def is_detection(metric: str) -> bool:
-    return M.get(metric).fn.startswith("detect:")
+    """Whether a metric is a detection metric (mAP or detection fidelity)."""
+    return metric_table.get(metric).fn.startswith("detect:")
 
 
 def _stat(metric: str) -> str:
-    return M.get(metric).params["stat"]
+    return metric_table.get(metric).params["stat"]
 
 
 def check(ds, metrics: list[str]) -> None:
@@ -45,6 +46,7 @@ def ground_truth(ds) -> dict:
 
 
 def gt_version(ds) -> str:
+    """The version of a dataset's ground truth: its annotation file's sha256, shortened."""
     return ds.annotations_sha256[:16]
 
 
@@ -55,7 +57,7 @@ def evaluation(store, metric: str, encs: list[dict], man: dict) -> Evaluation:
     """The matches of one rate point's encodings (sorted by image) against the metric's truth."""
     from ..metrics.detectors import card
 
-    row = M.get(metric)
+    row = metric_table.get(metric)
     ext, ver = row.fn, man["metric_versions"][metric]
     encs = sorted(encs, key=lambda e: (e["image"], e["image_sha256"]))
     truth = "original" if _stat(metric) == "det-fidelity" else GT
@@ -84,6 +86,7 @@ def evaluation(store, metric: str, encs: list[dict], man: dict) -> Evaluation:
 
 
 def score(store, metric: str, encs: list[dict], man: dict) -> float:
+    """mAP (or mAP@.5) of one rate point's encodings."""
     ap, ap50 = evaluation(store, metric, encs, man).stats()
     return ap50 if _stat(metric) == "map50" else ap
 
@@ -96,7 +99,7 @@ def attach_resampling(store, cvs: dict, encs: list[dict], man: dict) -> None:
     for e in encs:
         by_point.setdefault((e["codec"], e["point_index"]), []).append(e)
     for (codec, metric), cv in cvs.items():
-        if cv.source is not None or not cv.bpp or metric not in M.METRICS or not is_detection(metric):
+        if cv.source is not None or not cv.bpp or metric not in metric_table.METRICS or not is_detection(metric):
             continue
         points = [sorted(by_point[(codec, i)], key=lambda e: (e["image"], e["image_sha256"])) for i in cv.point_index]
         if any(len(p) != len(points[0]) for p in points):

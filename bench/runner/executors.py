@@ -28,6 +28,7 @@ class TaskTimeout(BaseException):
 
 
 def timeout_message(timeout: float, how: str = "") -> str:
+    """The failure message of a task stopped by --task-timeout."""
     return f"TaskTimeout: the task ran past {timeout:g} s and was stopped{how}"
 
 
@@ -36,6 +37,7 @@ def _alarm(signum, frame):
 
 
 def run_job(job: dict, timeout: float | None = None) -> dict:
+    """Run one job (a worker's unit of work) within a timeout."""
     return run_jobs([job], timeout)[0]
 
 
@@ -43,7 +45,7 @@ def run_jobs(chunk: list, timeout: float | None = None) -> list:
     """Run a chunk of jobs in one call (its network metrics batched across the jobs, see
     task.compute_many) with an optional timeout of `timeout` per job; never raises: one result
     per job, failures included."""
-    from . import task as T
+    from . import task
 
     first = chunk[0]
     if first.get("threads"):  # a Dask worker: the policy is applied on its first task
@@ -56,8 +58,8 @@ def run_jobs(chunk: list, timeout: float | None = None) -> list:
         signal.setitimer(signal.ITIMER_REAL, timeout * len(chunk))
     try:
         if len(chunk) == 1:
-            return [T.compute(**first["args"])]
-        return T.compute_many([j["args"] for j in chunk])
+            return [task.compute(**first["args"])]
+        return task.compute_many([j["args"] for j in chunk])
     except TaskTimeout:
         return [_failed(j, timeout_message(timeout * len(chunk), f" (with the {len(chunk) - 1} other tasks of its batch)"
                                            if len(chunk) > 1 else "")) for j in chunk]

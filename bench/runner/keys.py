@@ -12,5 +12,6 @@ def _digest(obj) -> str:
 
 def encoding_key(image_sha256: str, codec_id: str, adapter_version: str, codec_version: str,
                  params: dict, point) -> str:
+    """The cache key of an encoding: image, codec, adapter and library versions, parameters, point."""
     return _digest({"image": image_sha256, "codec": codec_id, "adapter": adapter_version,
                     "library": codec_version, "params": params, "point": point})

@@ -7,6 +7,7 @@ import time
 
 
 class Progress:
+    """A progress line on stderr (a bar on a terminal, a line every few seconds otherwise)."""
     def __init__(self, total: int, enabled: bool = True, every_s: float = 5.0, stream=None, desc="bench run"):
         self.total, self.done, self.every_s, self.desc = total, 0, every_s, desc
         self.stream = stream or sys.stderr
@@ -21,6 +22,7 @@ class Progress:
             self.plain = enabled
 
     def line(self) -> str:
+        """The progress as one line of text."""
         el = time.monotonic() - self.t0
         rate = self.done / el if el > 0 else 0.0
         eta = f"{(self.total - self.done) / rate:.0f} s" if rate > 0 else "?"
@@ -29,6 +31,7 @@ class Progress:
                 f"{el:.0f} s elapsed, ETA {eta}")
 
     def update(self, n: int = 1) -> None:
+        """Count `n` tasks done."""
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
@@ -37,12 +40,14 @@ class Progress:
             print(self.line(), file=self.stream, flush=True)
 
     def write(self, msg: str) -> None:
+        """Print a message without breaking the progress line."""
         if self.bar is not None:
             self.bar.write(msg, file=self.stream)
         else:
             print(msg, file=self.stream, flush=True)
 
     def close(self) -> None:
+        """Finish the progress line."""
         if self.bar is not None:
             self.bar.close()
         elif self.plain and self.total:

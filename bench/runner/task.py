@@ -12,7 +12,7 @@ import traceback
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..adapters import load_codec
 from ..errors import BenchError
 from ..images import as_rgb8, pixel_sha256, png_bytes
@@ -49,6 +49,7 @@ def _identity(codec_id: str, stamp):
 
 
 def key_for(image_sha: str, codec_id: str, point) -> str:
+    """The cache key of (image, codec, rate point) under the codec's current versions."""
     c = codec(codec_id)
     _, aver, lver = codec_identity(codec_id)
     return encoding_key(image_sha, codec_id, aver, lver, c.adapter.params, c.adapter.point_key(point))
@@ -116,7 +117,7 @@ def compute(image_name: str, pixels: np.ndarray, codec_id: str, point_index: int
             "encode_s": t1 - t0, "decode_s": t2 - t1, "recon_sha256": pixel_sha256(rec),
             "info": json.dumps(enc.info, default=str)}
         out["bitstream"], out["recon_png"], recon = enc.data, png_bytes(rec) if keep_recon else None, rec
-    deferred = [m for m in metric_names if defer and M.batched(m)]
+    deferred = [m for m in metric_names if defer and metric_table.batched(m)]
     for name in metric_names:
         if name not in deferred:
             _score(out, name, key, pixels, recon, (image_name, codec_id, point))
@@ -136,14 +137,14 @@ def _score(out, name, key, pixels, recon, where) -> None:
     """Score one metric into `out`; a failure is recorded, not raised."""
     try:
         t0 = time.perf_counter()
-        v = M.score(name, pixels, recon)
+        v = metric_table.score(name, pixels, recon)
         _append(out, key, name, v, time.perf_counter() - t0)
     except Exception as e:  # noqa: BLE001
         out["failures"].append(_failure("metric", *where, name, e))
 
 
 def _append(out, key, name, value, seconds) -> None:
-    out["scores"].append({"encoding_key": key, "metric": name, "metric_version": M.version_key(name),
+    out["scores"].append({"encoding_key": key, "metric": name, "metric_version": metric_table.version_key(name),
                           "value": value, "seconds": seconds})
 
 
@@ -161,7 +162,7 @@ def compute_many(args_list: list[dict]) -> list[dict]:
     for (name, _shape), idx in groups.items():
         t0 = time.perf_counter()
         try:
-            values = M.score_many(name, [args_list[i]["pixels"] for i in idx], [outs[i]["deferred"][2] for i in idx])
+            values = metric_table.score_many(name, [args_list[i]["pixels"] for i in idx], [outs[i]["deferred"][2] for i in idx])
         except Exception:  # noqa: BLE001 - one at a time below
             values = None
         each = (time.perf_counter() - t0) / len(idx)

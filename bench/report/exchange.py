@@ -16,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..errors import BenchError
 
 COMPRESSAI_KEYS = {"psnr-rgb": "psnr", "psnr": "psnr", "ms-ssim-rgb": "ms-ssim", "ms-ssim": "ms-ssim",
@@ -29,7 +29,7 @@ TFC_OUT = {v: k for k, v in TFC_FOLDERS.items()}
 def _metric_of(key: str) -> str | None:
     if key in COMPRESSAI_KEYS:
         return COMPRESSAI_KEYS[key]
-    return key if key in M.METRICS else None
+    return key if key in metric_table.METRICS else None
 
 
 def read_compressai(path: Path) -> tuple[str, str, dict]:
@@ -55,12 +55,13 @@ def read_compressai(path: Path) -> tuple[str, str, dict]:
 
 
 def read_tfc(path: Path, metric: str | None = None) -> tuple[str, dict]:
+    """(description, {metric: (bpp, values)}) of a tensorflow-compression text file."""
     path = Path(path)
     m = metric or TFC_FOLDERS.get(path.parent.name) or _metric_of(path.parent.name)
     if m is None:
         raise BenchError(f"{path}: cannot tell the metric from the folder {path.parent.name!r} "
                          f"(known: {', '.join(TFC_FOLDERS)}); pass --metric")
-    M.get(m)
+    metric_table.get(m)
     bpp, vals, desc = [], [], ""
     try:
         lines = path.read_text().splitlines()
@@ -105,6 +106,7 @@ def import_files(store, files, *, metric: str | None = None, name: str | None = 
 
 
 def imported_curves(store, metric_names) -> dict:
+    """{(series, metric): Curve} of the store's imported published curves."""
     from ..analysis.aggregate import Curve
 
     out = {}
@@ -117,6 +119,7 @@ def imported_curves(store, metric_names) -> dict:
 
 
 def export_compressai(cvs: dict, out: Path, description: str) -> list[Path]:
+    """Our curves as CompressAI result JSON files, one per codec."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for codec in sorted({c for c, _ in cvs}):
@@ -135,6 +138,7 @@ def export_compressai(cvs: dict, out: Path, description: str) -> list[Path]:
 
 
 def export_tfc(cvs: dict, out: Path, description: str) -> list[Path]:
+    """Our curves as tensorflow-compression text files, one per codec and metric."""
     written = []
     for (codec, m), cv in sorted(cvs.items()):
         if not cv.bpp:
@@ -172,7 +176,8 @@ def long_table(store, run_id: int):
     return df.sort_values(["codec", "point_index", "image", "metric"], kind="stable").reset_index(drop=True)
 
 
-def _curves_from_compressai(files) -> dict:
+def curves_from_compressai(files) -> dict:
+    """{(name, metric): Curve} of CompressAI result JSON files (published curves, no per-image data)."""
     from ..analysis.aggregate import Curve
 
     out = {}
@@ -183,85 +188,8 @@ def _curves_from_compressai(files) -> dict:
     return out
 
 
-def load_side(path):
-    """A run directory (bench.sqlite), a per-image CSV export (`bench export --format csv`, or a
-    directory holding records.csv), or CompressAI result JSON (a file or a directory of them)."""
-    from ..analysis.aggregate import curves
-    from ..analysis.compare import CompareInputError, Side
-    from ..errors import StoreError
+def import_into(run_dir, files, *, metric: str | None = None, name: str | None = None) -> list[str]:
+    """`bench import`: published curves into the store of a run directory; returns the series names."""
+    from ..store import Store
 
-    p = Path(path)
-    if not p.exists():
-        raise CompareInputError(f"{p}: no such file or directory")
-    try:
-        if (p / "bench.sqlite").is_file():
-            from .run import scored_metrics
-            from .store import Store
-
-            st = Store(p, create=False)
-            row = st.last_run()
-            if row is None:
-                raise CompareInputError(f"{p}: the store holds no run")
-            man = json.loads(row["manifest"])
-            names = scored_metrics(man)
-            encs = st.encodings_of(row["run_id"])
-            cvs = curves(encs, st.records(row["run_id"]), names, st.set_scores_of(row["run_id"]))
-            return Side(str(p), cvs, man.get("dataset"), {e["image_sha256"]: e["image"] for e in encs}, True)
-    except StoreError as e:
-        raise CompareInputError(str(e)) from None
-    csv_path = p / "records.csv" if p.is_dir() and (p / "records.csv").is_file() else p
-    if csv_path.suffix == ".csv" and csv_path.is_file():
-        return _from_long_csv(csv_path)
-    jsons = sorted(p.glob("*.json")) if p.is_dir() else ([p] if p.suffix == ".json" else [])
-    jsons = [j for j in jsons if j.name != "manifest.json"]
-    if jsons:
-        return Side(str(p), _curves_from_compressai(jsons), None, {}, False)
-    raise CompareInputError(f"{p}: not a run directory (no bench.sqlite), a per-image CSV export or "
-                            "CompressAI result JSON")
-
-
-def _from_long_csv(path: Path):
-    import pandas as pd
-
-    from ..analysis.aggregate import curves
-    from ..analysis.compare import CompareInputError, Side
-
-    try:
-        df = pd.read_csv(path, dtype={"point": str})
-        need = {"image", "image_sha256", "codec", "point_index", "point", "bpp", "metric", "value"}
-        missing = need - set(df.columns)
-        if missing:
-            raise ValueError(f"missing columns {', '.join(sorted(missing))}")
-    except (OSError, ValueError, pd.errors.ParserError) as e:
-        raise CompareInputError(f"{path}: not a per-image export of `bench export --format csv` ({e})") from None
-    encs = df.drop_duplicates(["image_sha256", "codec", "point_index"])
-    encs = [{"image": r.image, "image_sha256": r.image_sha256, "codec": r.codec, "point_index": int(r.point_index),
-             "point": r.point, "bpp": float(r.bpp)} for r in encs.itertuples()]
-    recs = [{"image_sha256": r.image_sha256, "codec": r.codec, "point_index": int(r.point_index), "metric": r.metric,
-             "value": float(r.value)} for r in df.itertuples()]
-    names = list(dict.fromkeys(df["metric"]))
-    for m in names:
-        M.get(m)
-    man = path.parent / "manifest.json"
-    dataset = json.loads(man.read_text()).get("dataset") if man.is_file() else None
-    return Side(str(path), curves(encs, recs, names), dataset, {e["image_sha256"]: e["image"] for e in encs}, True)
-
-
-
-
-def compare_paths(baseline, candidate, *, tolerance_file=None, tol=(), outputs=None, resamples=1000, seed=0):
-    """`bench compare`: load both sides, compare, write the requested reports; returns
-    (text summary, exit code). outputs: {"markdown" | "junit" | "json": path}."""
-    from ..analysis.compare import Tolerances, compare
-    from ..images import atomic_write
-    from ..report import gate
-
-    tolerances = Tolerances.load(tolerance_file, tol)
-    base, cand = load_side(baseline), load_side(candidate)
-    results, notes = compare(base, cand, tolerances, resamples, seed)
-    args = (results, notes, str(baseline), str(candidate))
-    for kind, path in (outputs or {}).items():
-        if path:
-            atomic_write(path, {"markdown": gate.markdown, "junit": gate.junit, "json": gate.to_json}[kind](*args)
-                         .encode())
-    return gate.text(*args), gate.verdict(results)[1]
+    return import_files(Store(run_dir, create=False), files, metric=metric, name=name)

@@ -15,8 +15,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from ..errors import BenchError, StoreError
-from ..images import atomic_write
+from .errors import BenchError, StoreError
+from .images import atomic_write
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -57,10 +57,12 @@ DB_NAME = "bench.sqlite"
 
 
 def now() -> str:
+    """The current local time as ISO 8601 with offset."""
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 class Store:
+    """The SQLite store of one run directory and its content-addressed files."""
     def __init__(self, out_dir, create: bool = True):
         self.dir = Path(out_dir)
         path = self.dir / DB_NAME
@@ -83,22 +85,34 @@ class Store:
             raise StoreError(_unusable(path, e)) from None
 
     def tx(self):
+        """A transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on an exception)."""
         return _Tx(self.db)
 
     # -- runs -------------------------------------------------------------------------
     def start_run(self, command: str, manifest: dict) -> int:
+        """Record a new run with its manifest; returns its id."""
         with self.tx():
             cur = self.db.execute("INSERT INTO runs(started, command, manifest) VALUES (?,?,?)",
                                   (now(), command, json.dumps(manifest, default=str)))
         return int(cur.lastrowid)
 
     def finish_run(self, run_id: int, summary: dict) -> None:
+        """Mark a run finished, with its summary."""
         with self.tx():
             self.db.execute("UPDATE runs SET finished=?, summary=? WHERE run_id=?",
                             (now(), json.dumps(summary, default=str), run_id))
 
     def last_run(self):
+        """The newest run's row, or None in an empty store."""
         return self.db.execute("SELECT * FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+
+    def run_row(self, run_id: int | None = None):
+        """The row of run `run_id` (default: the last); an error naming the store when there is none."""
+        row = self.last_run() if run_id is None else self.db.execute(
+            "SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            raise BenchError(f"{self.dir}: the store holds no run {'yet' if run_id is None else run_id}")
+        return row
 
     def records(self, run_id: int) -> list[dict]:
         """The run's records: one per image x codec x rate point x metric (its metric versions)."""
@@ -111,19 +125,23 @@ class Store:
         return [dict(r) for r in rows if versions.get(r["metric"]) == r["metric_version"]]
 
     def encodings_of(self, run_id: int) -> list[dict]:
+        """The encodings of a run."""
         return [dict(r) for r in self.db.execute(
             "SELECT e.* FROM encodings e JOIN run_items i ON i.encoding_key = e.key WHERE i.run_id = ?",
             (run_id,)).fetchall()]
 
     def failures_of(self, run_id: int) -> list[dict]:
+        """The failures of a run, oldest first."""
         return [dict(r) for r in self.db.execute("SELECT * FROM failures WHERE run_id=? ORDER BY id",
                                                  (run_id,)).fetchall()]
 
     # -- encodings and scores -----------------------------------------------------------
     def encoding(self, key: str):
+        """The encoding row of a cache key, or None."""
         return self.db.execute("SELECT * FROM encodings WHERE key=?", (key,)).fetchone()
 
     def scored(self, key: str) -> dict:
+        """{(metric, version): value} of an encoding's scores."""
         rows = self.db.execute("SELECT metric, metric_version, value FROM scores WHERE encoding_key=?",
                                (key,)).fetchall()
         return {(r["metric"], r["metric_version"]): r["value"] for r in rows}
@@ -153,6 +171,7 @@ class Store:
                      f.get("metric"), f.get("message"), f.get("traceback"), now()))
 
     def forget_encoding(self, key: str) -> None:
+        """Delete an encoding with its scores and features (its pixels changed)."""
         with self.tx():
             self.db.execute("DELETE FROM scores WHERE encoding_key=?", (key,))
             self.db.execute("DELETE FROM features WHERE owner=?", (key,))
@@ -179,6 +198,7 @@ class Store:
 
     # -- per-image features for set-level metrics (owner: encoding key or 'image:<sha>') ----
     def get_features(self, owner: str, extractor: str, version: str):
+        """Stored per-image features (n x d float64), or None."""
         import numpy as np
 
         r = self.db.execute("SELECT n, d, data FROM features WHERE owner=? AND extractor=? AND version=?",
@@ -186,6 +206,7 @@ class Store:
         return None if r is None else np.frombuffer(r["data"], dtype=np.float64).reshape(r["n"], r["d"])
 
     def put_features(self, owner: str, extractor: str, version: str, arr) -> None:
+        """Store per-image features once (later writes of the same key are ignored)."""
         import numpy as np
 
         a = np.ascontiguousarray(arr, dtype=np.float64)
@@ -199,28 +220,35 @@ class Store:
         return None if r is None else bytes(r["data"])
 
     def put_derived(self, key: str, data: bytes) -> None:
+        """Store a derived value once."""
         with self.tx():
             self.db.execute("INSERT OR IGNORE INTO derived VALUES (?,?)", (key, data))
 
     def put_set_score(self, run_id, codec, point_index, metric, value, n, message) -> None:
+        """Store (or replace) a set-level score of one codec and rate point."""
         with self.tx():
             self.db.execute("INSERT OR REPLACE INTO set_scores VALUES (?,?,?,?,?,?,?)",
                             (run_id, codec, point_index, metric, value, n, message))
 
     def set_scores_of(self, run_id: int) -> list[dict]:
+        """The set-level scores of a run."""
         return [dict(r) for r in self.db.execute("SELECT * FROM set_scores WHERE run_id=?", (run_id,))]
 
     # -- files ------------------------------------------------------------------------
     def recon_path(self, sha: str) -> Path:
+        """Where a reconstruction PNG with these pixels is kept."""
         return self.dir / "recon" / sha[:2] / f"{sha}.png"
 
     def bitstream_path(self, key: str) -> Path:
+        """Where an encoding's bitstream is kept."""
         return self.dir / "bitstreams" / key[:2] / f"{key}.bin"
 
     def write_bitstream(self, key: str, data: bytes) -> None:
+        """Write an encoding's bitstream (atomically)."""
         atomic_write(self.bitstream_path(key), data)
 
     def write_recon(self, sha: str, png: bytes) -> None:
+        """Write a reconstruction PNG unless one with these pixels exists."""
         p = self.recon_path(sha)
         if not p.is_file():  # content-addressed: an existing file already holds these pixels
             atomic_write(p, png)
@@ -237,6 +265,7 @@ class Store:
         return n
 
     def close(self):
+        """Close the connection."""
         self.db.close()
 
     def __del__(self):

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..analysis.agreement import agreement, agreement_2afc
 from ..datasets import data_dirs
 from ..errors import BenchError
@@ -30,9 +30,10 @@ def published(dataset: str | None, metric: str, data_dir=None) -> dict | None:
 
 
 def validate(card, metric_names, *, resamples=1000, seed=0, data_dir=None, progress=True):
+    """Each metric's agreement with a rated set's human judgements: (rated set, [Agreement])."""
     rs = load(card)
     for m in metric_names:
-        if M.get(m).kind != "fr":
+        if metric_table.get(m).kind != "fr":
             raise BenchError(f"{m}: validate-metrics compares full-reference metrics with ratings of (reference, "
                              "distorted) pairs")
     cache: dict = {}
@@ -46,15 +47,15 @@ def validate(card, metric_names, *, resamples=1000, seed=0, data_dir=None, progr
 
     results, t0 = [], time.monotonic()
     for m in metric_names:
-        hib = M.get(m).higher_is_better
+        hib = metric_table.get(m).higher_is_better
         sign = 1.0 if hib else -1.0
         if rs.kind == "pairs":
-            x = [sign * M.score(m, px(ref), px(dist)) for ref, dist, _s, _g in rs.items]
+            x = [sign * metric_table.score(m, px(ref), px(dist)) for ref, dist, _s, _g in rs.items]
             y = [s if rs.higher_is_better else -s for _r, _d, s, _g in rs.items]
             res = agreement(m, x, y, resamples=resamples, seed=seed)
         else:  # a distance-like reading: the smaller, the closer to the reference
-            da = [-sign * M.score(m, px(ref), px(a)) for ref, a, _b, _p in rs.items]
-            db = [-sign * M.score(m, px(ref), px(b)) for ref, _a, b, _p in rs.items]
+            da = [-sign * metric_table.score(m, px(ref), px(a)) for ref, a, _b, _p in rs.items]
+            db = [-sign * metric_table.score(m, px(ref), px(b)) for ref, _a, b, _p in rs.items]
             res = agreement_2afc(m, da, db, [p for *_, p in rs.items], resamples=resamples, seed=seed)
         res.published = published(rs.published, m, data_dir)
         results.append(res)
@@ -65,6 +66,7 @@ def validate(card, metric_names, *, resamples=1000, seed=0, data_dir=None, progr
 
 
 def table(rs, results) -> str:
+    """The agreement of each metric as a Markdown table, with the published values beside ours."""
     lines = [f"# {rs.id}: agreement with human ratings ({len(rs.items)} {'triplets' if rs.kind == '2afc' else 'pairs'})",
              ""]
     if rs.kind == "pairs":
@@ -87,3 +89,8 @@ def table(rs, results) -> str:
         lines += ["", "2AFC: the share of human judgements the metric agrees with (BAPPS' score; people agree "
                   "with each other on about 0.74 of BAPPS val triplets)."]
     return "\n".join(lines) + "\n"
+
+
+def validate_table(card, metric_names, **options) -> str:
+    """`bench validate-metrics`: validate, then the table."""
+    return table(*validate(card, metric_names, **options))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from .plots import _rc, codec_style
 
 
@@ -42,7 +42,7 @@ def heatmap(stem: Path, d) -> list[Path]:
     with plt.rc_context(_rc(8)):
         fig, ax = plt.subplots(figsize=(1.2 + 0.75 * n, 1.0 + 0.65 * n))
         im = ax.imshow(a, cmap="RdBu", vmin=-1, vmax=1)
-        labels = [M.get(m).label for m in d.metrics]
+        labels = [metric_table.get(m).label for m in d.metrics]
         ax.set_xticks(range(n), labels, rotation=45, ha="right")
         ax.set_yticks(range(n), labels)
         ax.grid(False)
@@ -60,6 +60,7 @@ def heatmap(stem: Path, d) -> list[Path]:
 
 
 def realism_plot(stem: Path, pts, ref: float, distortion: str, realism: str) -> list[Path]:
+    """The rate-distortion-realism figure against the originals' level."""
     plt = _plt()
     with plt.rc_context(_rc(8)):
         fig, ax = plt.subplots(figsize=(4.2, 3.2))
@@ -71,7 +72,7 @@ def realism_plot(stem: Path, pts, ref: float, distortion: str, realism: str) -> 
                             cmap="viridis", marker=marker, edgecolors=colour, s=22, label=c, vmin=0,
                             vmax=max(p.bpp for p in pts))
         ax.axhline(ref, color="black", ls="--", lw=1, label="originals")
-        dm, rm = M.get(distortion), M.get(realism)
+        dm, rm = metric_table.get(distortion), metric_table.get(realism)
         ax.set_xlabel(f"{dm.label}{f' [{dm.unit}]' if dm.unit else ''} ({'higher' if dm.higher_is_better else 'lower'} = closer)")
         ax.set_ylabel(f"{rm.label} ({'higher' if rm.higher_is_better else 'lower'} = more natural)")
         fig.colorbar(sc, ax=ax, label="Rate [bpp]")
@@ -83,6 +84,7 @@ def realism_plot(stem: Path, pts, ref: float, distortion: str, realism: str) -> 
 
 
 def probe_plot(stem: Path, trajectories, start: np.ndarray) -> list[Path]:
+    """The probe's score trajectories and the probed crops."""
     plt = _plt()
     n = len(trajectories)
     with plt.rc_context(_rc(7)):
@@ -93,11 +95,11 @@ def probe_plot(stem: Path, trajectories, start: np.ndarray) -> list[Path]:
                 shares = [t.error_removed(m, k) for k in range(len(vals))]
                 ax = row[0]
                 ax.plot(t.steps, shares, marker="o", ms=2, lw=1.6 if m == t.probed else 0.9,
-                        label=M.get(m).label + (" (probed)" if m == t.probed else ""))
+                        label=metric_table.get(m).label + (" (probed)" if m == t.probed else ""))
             row[0].axhline(0, color="black", lw=0.6)
             row[0].set_xlabel("step")
             row[0].set_ylabel("share of error removed")
-            row[0].set_title(f"improving {M.get(t.probed).label}: gameability {t.gameability:.3g}", fontsize=7)
+            row[0].set_title(f"improving {metric_table.get(t.probed).label}: gameability {t.gameability:.3g}", fontsize=7)
             row[0].legend(fontsize=6, frameon=False)
             row[1].imshow(start)
             row[1].set_title("decoded", fontsize=7)

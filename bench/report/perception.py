@@ -2,14 +2,11 @@
 written as a table (any format of `bench table`) and a figure beside the run."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .. import metrics as M
+from .. import metrics as metric_table
 from ..errors import BenchError
-from . import task as T
-from .run import leaderboard
-from .store import Store
+from .stored import StoredRun
 
 
 def _trained_for(man: dict, codecs) -> dict:
@@ -18,8 +15,10 @@ def _trained_for(man: dict, codecs) -> dict:
         card = man.get("codec_cards", {}).get(c) or {}
         tf = card.get("trained_for")
         if tf is None:
+            from ..runner.task import codec
+
             try:
-                tf = T.codec(c).card.get("trained_for")
+                tf = codec(c).card.get("trained_for")
             except BenchError:
                 tf = None
         if tf:
@@ -32,14 +31,16 @@ def _corr(c) -> list:
     return [f"{c[0]:+.3f}", f"{c[1]:+.3f}", c[2]] if c else ["n/a", "n/a", 0]
 
 
-def disagreement(run_dir, *, fmt: str = "md", out=None, metrics=None, run_id=None) -> tuple[str, list]:
+def disagreement(run: StoredRun, *, fmt: str = "md", out=None, metrics=None, board=None) -> tuple[str, list, object]:
+    """Do the run's metrics rank its codecs alike? (table text, figure files, the analysis).
+    `board`: a leaderboard of the run already built (the report's), else one is built here."""
     from ..analysis.perception import disagreement as analyse
-    from ..report.analysis import heatmap
-    from ..report.tables import grid_table
+    from .perception_plots import heatmap
+    from .tables import grid_table
 
-    store = Store(run_dir, create=False)
-    lb, title, cvs, man = leaderboard(store, run_id, metrics=metrics, resamples=0)
-    ms = list(dict.fromkeys(c.metric for c in lb.columns))
+    board = board or run.leaderboard(metrics=metrics, resamples=0)
+    lb, title, cvs, man = board.leaderboard, board.title, board.curves, run.manifest
+    ms = board.metrics
     if len(ms) < 2:
         raise BenchError("disagreement needs at least two metrics in the run")
     ours = {k: v for k, v in cvs.items() if v.source is None}
@@ -64,21 +65,23 @@ def disagreement(run_dir, *, fmt: str = "md", out=None, metrics=None, run_id=Non
         notes.append(f"{c} (trained for {', '.join(t)}): mean rank {rt:.1f} there, {rh:.1f} on held-out metrics "
                      f"(gap {gap:+.1f}){' — FLAG: wins only where it was trained' if flag else ''}.")
     text = grid_table(f"Metric disagreement: {title}", header, body, fmt, notes)
-    out = Path(out) if out else store.dir
+    out = Path(out) if out else run.dir
     out.mkdir(parents=True, exist_ok=True)
     files = heatmap(out / "disagreement", d)
     return text, files, d
 
 
-def realism(run_dir, *, distortion: str, realism_metric: str, fmt: str = "md", out=None, run_id=None):
+def realism(run: StoredRun, *, distortion: str, realism_metric: str, fmt: str = "md", out=None, board=None):
+    """Rate, distortion and a no-reference realism score per rate point, against the originals' level:
+    (table text, figure files). `board`: a leaderboard of the run already built, else one is built here."""
     from ..analysis.perception import realism as analyse
-    from ..report.analysis import realism_plot
-    from ..report.tables import grid_table
+    from .perception_plots import realism_plot
+    from .tables import grid_table
 
-    if M.get(realism_metric).kind != "nr":
+    if metric_table.get(realism_metric).kind != "nr":
         raise BenchError(f"--realism {realism_metric}: a no-reference metric (e.g. niqe, brisque)")
-    store = Store(run_dir, create=False)
-    lb, title, cvs, man = leaderboard(store, run_id, resamples=0)
+    board = board or run.leaderboard(resamples=0)
+    lb, title = board.leaderboard, board.title
     for m in (distortion, realism_metric):
         if not any(k[1] == m for k in lb.all_curves):
             raise BenchError(f"{m}: not scored in this run; rerun `bench run` with --metric {m}")
@@ -86,39 +89,46 @@ def realism(run_dir, *, distortion: str, realism_metric: str, fmt: str = "md", o
     if ref is None:
         raise BenchError("no `identity` codec in this run: add --codec identity to `bench run` so the originals' "
                          f"{realism_metric} is measured through the same pipeline")
-    r = M.get(realism_metric)
+    r = metric_table.get(realism_metric)
     body = [[p.codec, p.point_index, f"{p.bpp:.4f}", f"{p.distortion:.4f}", f"{p.realism:.4f}",
              f"{p.realism - ref:+.4f}"] for p in pts]
     header = ["codec", "point", "bpp", distortion, realism_metric, f"{realism_metric} - originals"]
     notes = [f"Originals ({'identity codec'}): {realism_metric} = {ref:.4f} "
              f"({'higher' if r.higher_is_better else 'lower'} is more natural by this metric)."]
     text = grid_table(f"Rate-distortion-realism: {title}", header, body, fmt, notes)
-    out = Path(out) if out else store.dir
+    out = Path(out) if out else run.dir
     out.mkdir(parents=True, exist_ok=True)
     return text, realism_plot(out / f"realism_{distortion}_{realism_metric}", pts, ref, distortion, realism_metric)
 
 
-def probe(run_dir, *, image: str, codec: str, point: int, metrics=None, steps: int = 40, step: float = 0.5,
-          seed: int = 0, size: int = 192, out=None, data_dir=None, run_id=None):
-    """Gradient steps on one decoded image's pixels that improve one metric, the others recorded."""
+def probe(run: StoredRun, *, image: str, codec: str, point: int, metrics=None, steps: int = 40, step: float = 0.5,
+          seed: int = 0, size: int = 192, out=None, data_dir=None, fmt: str = "md") -> tuple[str, list]:
+    """Gradient steps on one decoded image's pixels that improve one metric, the others recorded:
+    (table text, figure files)."""
     from ..analysis.probe import run_probe
-    from ..report.analysis import probe_plot
-    from ..report.crops import detailed_box
-    from .run import _run_row, original, reconstruction
+    from .crops import detailed_box
+    from .perception_plots import probe_plot
+    from .tables import grid_table
 
-    store = Store(run_dir, create=False)
-    row = _run_row(store, run_id)
-    man = json.loads(row["manifest"])
-    enc = next((e for e in store.encodings_of(row["run_id"])
-                if e["image"] == image and e["codec"] == codec and e["point_index"] == point), None)
+    if image is None or codec is None or point is None:
+        raise BenchError("bench analyze probe needs --image, --codec and --point (the rate point index)")
+    enc = next((e for e in run.encodings if e["image"] == image and e["codec"] == codec and e["point_index"] == point),
+               None)
     if enc is None:
-        raise BenchError(f"no encoding of {image} by {codec} at point {point} in run {row['run_id']}")
-    ref = original(man, image, enc["image_sha256"], data_dir)
-    rec = reconstruction(store, enc)
+        raise BenchError(f"no encoding of {image} by {codec} at point {point} in run {run.run_id}")
+    ref = run.original(image, data_dir)
+    rec = run.reconstruction(enc)
     x, y, w, h = detailed_box(ref, size)
     ref, rec = ref[y:y + h, x:x + w], rec[y:y + h, x:x + w]
     result = run_probe(ref, rec, metrics or ["psnr", "ms-ssim", "lpips", "dists"], steps=steps, step=step, seed=seed)
-    out = Path(out) if out else store.dir
+    out = Path(out) if out else run.dir
     out.mkdir(parents=True, exist_ok=True)
     files = probe_plot(out / f"probe_{image}_{codec}_{point}", result, rec)
-    return result, files, (x, y, w, h)
+    watched = list(result[0].scores)
+    body = [[t.probed, f"{t.gameability:.4g}"] + [f"{t.gain(m):+.4g}" for m in watched] for t in result]
+    text = grid_table(f"Blind-spot probe: {image}, {codec} point {point}, region {(x, y, w, h)}",
+                      ["probed", "gameability"] + [f"final change {m}" for m in watched], body, fmt,
+                      [f"{steps} signed-gradient steps of {step:g} grey levels on the decoded pixels (seed {seed}); "
+                       "changes toward better in each metric's units; gameability = the largest share of its error "
+                       "the probed metric sheds while most other metrics are worse than at the start."])
+    return text, files

@@ -1,0 +1,178 @@
+"""A stored run's files: the default outputs `bench run` leaves in the run directory (leaderboard.md /
+.csv, rd_points.csv, manifest.json, RD figures), and the `bench table`, `plot` and `export` verbs."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from ..errors import BenchError
+from ..images import atomic_write
+from .formats import FIGURE_FORMATS, TABLE_EXTENSIONS, TABLE_FORMATS
+from .stored import StoredRun
+
+OUTPUTS_STAMP = ".outputs.json"  # what the run directory's default outputs were built from
+
+
+def _outputs_digest(run: StoredRun, anchor, method) -> str:
+    """Everything the default outputs show, but the run's own id, dates and command: the records,
+    set-level scores, imported curves, failures, the options, the package version and commit."""
+    man = run.manifest
+    recs = sorted((r["encoding_key"], r["metric"], r["metric_version"], r["value"], r["bpp"]) for r in run.records)
+    encs = sorted((e["key"], e["codec"], e["point_index"], e["image"], e["bpp"]) for e in run.encodings)
+    sets = sorted((s["codec"], s["point_index"], s["metric"], s["value"], s["message"] or "") for s in run.set_scores)
+    state = [recs, encs, sets, run.store.imported(), len(run.failures), not run.finished, anchor, method,
+             man.get("anchor"), man.get("bd_method"), run.metrics, man.get("skipped"),
+             man.get("packages", {}).get("percept-bench"), man.get("git_commit")]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
+
+
+def _figure_digest(curves: dict, metric: str, board, man: dict) -> str:
+    """What one default RD figure shows: its metric's curves, the anchor, the title, the reference level."""
+    shown = sorted((c.codec, list(map(float, c.bpp)), list(map(float, c.value)), c.source or "")
+                   for c in curves.values() if c.metric == metric)
+    state = [shown, board.leaderboard.options.anchor, man["dataset"], (board.leaderboard.levels or {}).get(metric),
+             man.get("packages", {}).get("percept-bench"), man.get("git_commit")]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
+
+
+def write_outputs(run: StoredRun, *, anchor: str | None = None, method: str | None = None,
+                  plots: bool = True, tables: bool = True) -> str:
+    """A stored run into leaderboard.md/.csv, rd_points.csv, manifest.json and its RD figures; returns the
+    Markdown leaderboard. When nothing they show has changed since they were last written (a re-run that
+    computed nothing), they are kept as they are: their provenance names the run that computed the numbers."""
+    out = run.dir
+    stamp = out / OUTPUTS_STAMP
+    digest = _outputs_digest(run, anchor, method) if tables and plots else None
+    prev = {}
+    if digest is not None and stamp.is_file():
+        try:
+            prev = json.loads(stamp.read_text())
+        except ValueError:
+            prev = {}
+        if prev.get("digest") == digest and all((out / f).is_file() for f in prev.get("files", [])):
+            return (out / "leaderboard.md").read_text()
+    from .tables import markdown, write_default
+
+    board = run.leaderboard(anchor=anchor, method=method)
+    lb, man = board.leaderboard, run.manifest
+    files = []
+    if tables:
+        md = write_default(out, lb, board.title, board.curves)
+        (out / "manifest.json").write_text(json.dumps({**man, "provenance": lb.provenance}, indent=2,
+                                                      default=str) + "\n")
+        files += ["leaderboard.md", "leaderboard.csv", "rd_points.csv", "manifest.json"]
+    else:
+        md = markdown(lb, board.title)
+    figures = _figures(run, board, prev.get("figures", {})) if plots else {}
+    for names in figures.values():
+        files += names[1]
+    if digest is not None:
+        atomic_write(stamp, json.dumps({"digest": digest, "files": files, "figures": figures}).encode())
+    return md
+
+
+def _figures(run: StoredRun, board, kept: dict) -> dict:
+    """One figure per metric, redrawn only when what it shows changed (proportional outputs):
+    {metric: [digest, [file names]]}."""
+    from .plots import rd_plots
+
+    lb, out = board.leaderboard, run.dir
+    figures = {}
+    for m in board.metrics:
+        digest = _figure_digest(board.curves, m, board, run.manifest)
+        if kept.get(m, [None])[0] == digest and all((out / f).is_file() for f in kept[m][1]):
+            figures[m] = kept[m]
+        else:
+            drawn = rd_plots(out, board.curves, [m], anchor=lb.options.anchor, title=run.dataset, levels=lb.levels)
+            figures[m] = [digest, [p.name for p in drawn]]
+    return figures
+
+
+def forget_outputs(run_dir) -> None:
+    """Remove the default tables of a run directory (when nothing can be reported: never leave an older result)."""
+    for f in ("leaderboard.md", "leaderboard.csv", "rd_points.csv"):
+        (Path(run_dir) / f).unlink(missing_ok=True)
+
+
+def table_format(fmt: str | None, out: str | None) -> str:
+    """The table format asked for: --format, else the extension of --out."""
+    fmt = fmt or TABLE_EXTENSIONS.get(os.path.splitext(out or "")[1].lower())
+    if fmt is None:
+        raise BenchError(f"--out {out}: cannot tell the format from the extension; add --format "
+                         f"({', '.join(TABLE_FORMATS)})")
+    return fmt
+
+
+def table(run: StoredRun, fmt: str | None = None, out: str | None = None, **options) -> tuple[str, str | None]:
+    """`bench table`: (text, file written or None). Without a format or a file: rewrite the run
+    directory's default tables (anchor and method apply) and return the Markdown leaderboard."""
+    if fmt is None and not out:
+        return write_outputs(run, anchor=options.get("anchor"), method=options.get("method"), plots=False), None
+    from .tables import render
+
+    fmt = table_format(fmt, out)
+    board = run.leaderboard(**options)
+    text = render(board.leaderboard, fmt, board.title)
+    if out:
+        atomic_write(out, text.encode())
+        return f"{fmt} table written to {os.path.abspath(out)}\n", out
+    return text, None
+
+
+def plot(run: StoredRun, *, anchor=None, metrics=None, out=None, **style) -> list:
+    """`bench plot`: the run's RD figures (with its imported published curves) in the requested style."""
+    from .plots import rd_plots
+
+    bad = [f for f in style.get("formats", ()) if f not in FIGURE_FORMATS]
+    if bad:
+        raise BenchError(f"--format {', '.join(bad)}: valid figure formats are {', '.join(FIGURE_FORMATS)}")
+    board = run.leaderboard(anchor=anchor, metrics=metrics, resamples=0)
+    lb = board.leaderboard
+    out = Path(out) if out else run.dir
+    out.mkdir(parents=True, exist_ok=True)
+    return rd_plots(out, board.curves, board.metrics, anchor=lb.options.anchor, title=run.dataset, levels=lb.levels,
+                    **style)
+
+
+def export(run: StoredRun, fmt: str, out) -> list:
+    """`bench export`: curves as CompressAI JSON / tfc text files, or the per-image long table."""
+    from . import exchange
+
+    out = Path(out)
+    if fmt in ("csv", "parquet"):
+        df = run.long_table()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            df.to_csv(out, index=False, float_format="%.17g")
+        else:
+            try:
+                df.to_parquet(out, index=False)
+            except ImportError:
+                raise BenchError("parquet needs pyarrow: pip install 'percept-bench[parquet]'") from None
+        return [out]
+    board = run.leaderboard(resamples=0)
+    ours = {k: cv for k, cv in board.curves.items() if cv.source is None}
+    desc = f"percept-bench {run.manifest.get('packages', {}).get('percept-bench', '')}: {board.title}"
+    return (exchange.export_compressai if fmt == "compressai" else exchange.export_tfc)(ours, out, desc)
+
+
+def after_run(summary) -> None:
+    """The default outputs of a run just made (bench.runner.run.run's RunSummary), timed into the summary;
+    when nothing can be reported, the older tables are removed and the summary says why."""
+    import time
+
+    from ..errors import NothingComputed
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    run = StoredRun.open(summary.out, summary.run_id)
+    try:
+        summary.leaderboard = write_outputs(run)
+    except NothingComputed as e:
+        summary.nothing = str(e)
+        forget_outputs(summary.out)
+    finally:
+        run.close()
+    summary.outputs_s, summary.outputs_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    summary.wall_s += summary.outputs_s
