@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -62,14 +63,19 @@ def now() -> str:
 
 
 class Store:
-    """The SQLite store of one run directory and its content-addressed files."""
-    def __init__(self, out_dir, create: bool = True):
+    """The SQLite store of one run directory and its content-addressed files. `read_only`: for verbs that
+    only read (nothing is written, a store on a read-only mount opens; derived caches are not kept)."""
+    def __init__(self, out_dir, create: bool = True, read_only: bool = False):
         self.dir = Path(out_dir)
+        self.read_only = read_only
         path = self.dir / DB_NAME
-        if not create and not path.is_file():
+        if (not create or read_only) and not path.is_file():
             raise BenchError(f"{self.dir}: no {DB_NAME} here; run `bench run --out {self.dir}` first")
         if path.exists():
-            _check_existing(path)
+            _check_existing(path, read_only)
+        if read_only and self._open_read_only(path):
+            return
+        self.read_only = False
         self.dir.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
@@ -84,8 +90,36 @@ class Store:
         except sqlite3.DatabaseError as e:
             raise StoreError(_unusable(path, e)) from None
 
+    def _open_read_only(self, path: Path) -> bool:
+        """Open without writing anything; False when the store predates a table of today's schema and can
+        be upgraded in place (the caller opens it read-write)."""
+        uri = path.resolve().as_uri()
+        for query in ("?mode=ro", "?immutable=1"):  # immutable: a read-only mount without the -shm file
+            try:
+                self.db = sqlite3.connect(uri + query, uri=True, timeout=60, isolation_level=None)
+                self.db.row_factory = sqlite3.Row
+                self.db.execute("PRAGMA busy_timeout=60000")
+                tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+                break
+            except sqlite3.OperationalError as e:
+                err = e
+                if getattr(self, "db", None) is not None:
+                    self.db.close()
+        else:
+            raise StoreError(_unusable(path, err, read_only=True))
+        need = set(re.findall(r"CREATE (?:TABLE|VIEW) IF NOT EXISTS (\w+)", SCHEMA))
+        if need <= tables:
+            return True
+        self.db.close()
+        if not os.access(self.dir, os.W_OK) or not os.access(path, os.W_OK):
+            raise StoreError(f"{path}: an older store (without {', '.join(sorted(need - tables))}) on a read-only "
+                             "location; copy it somewhere writable to upgrade it")
+        return False
+
     def tx(self):
         """A transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on an exception)."""
+        if self.read_only:
+            raise StoreError(f"{self.dir / DB_NAME}: opened read-only, nothing may be written")
         return _Tx(self.db)
 
     # -- runs -------------------------------------------------------------------------
@@ -220,7 +254,9 @@ class Store:
         return None if r is None else bytes(r["data"])
 
     def put_derived(self, key: str, data: bytes) -> None:
-        """Store a derived value once."""
+        """Store a derived value once (a cache: not kept by a read-only store)."""
+        if self.read_only:
+            return
         with self.tx():
             self.db.execute("INSERT OR IGNORE INTO derived VALUES (?,?)", (key, data))
 
@@ -291,13 +327,17 @@ def _wal(db, wait_s: float = 60.0) -> None:
             time.sleep(0.05)
 
 
-def _unusable(path: Path, why) -> str:
+def _unusable(path: Path, why, read_only: bool = False) -> str:
+    if read_only:
+        return (f"{path}: cannot open the store for reading ({why}); check the file's and its folder's "
+                "permissions; nothing was written to it")
     return (f"{path}: not a usable percept-bench store ({why}); nothing was written to it. Move it aside "
             f"(mv {path} {path}.bad) and rerun to start a fresh store, or restore it from a backup")
 
 
-def _check_existing(path: Path) -> None:
-    """Refuse a corrupt, truncated or foreign database before a run touches it."""
+def _check_existing(path: Path, read_only: bool = False) -> None:
+    """Refuse a corrupt, truncated or foreign database before a run touches it (without writing when
+    `read_only`)."""
     with open(path, "rb") as f:
         head = f.read(16)
     if head and head != b"SQLite format 3\x00":
@@ -305,7 +345,8 @@ def _check_existing(path: Path) -> None:
     if not head:
         return  # an empty file (e.g. touched by hand): SQLite initialises it
     try:
-        db = sqlite3.connect(path, timeout=60)
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=60) if read_only else \
+            sqlite3.connect(path, timeout=60)
         try:
             db.execute("PRAGMA busy_timeout=60000")
             ok = db.execute("PRAGMA quick_check").fetchone()[0]

@@ -92,7 +92,8 @@ def cmd_compare(args):
 
     text, code = compare_paths(args.baseline, args.candidate, tolerance_file=args.tolerance, tol=args.tol or (),
                                outputs={"markdown": args.markdown, "junit": args.junit, "json": args.json},
-                               resamples=args.resamples, seed=args.seed)
+                               resamples=args.resamples, seed=args.seed, allow_missing=args.allow_missing,
+                               allow_undefined=args.allow_undefined)
     print(text, end="")
     return code
 

@@ -190,6 +190,11 @@ def _compare(cp):
     cp.add_argument("--markdown", metavar="FILE", help="a summary for a pull-request comment")
     cp.add_argument("--junit", metavar="FILE", help="JUnit XML, one testcase per codec x metric")
     add(cp, "json", metavar="FILE", action="store", help="the comparison as JSON")
+    cp.add_argument("--allow-missing", action="store_true",
+                    help="a baseline cell or rate point absent from the candidate is a note, not a failure")
+    cp.add_argument("--allow-undefined", action="store_true",
+                    help="a BD-rate that cannot be computed (no overlap, too few points, not monotone) is a note, "
+                         "not a failure")
     add(cp, "resamples", "seed")
 
 

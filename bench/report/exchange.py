@@ -157,19 +157,33 @@ def export_tfc(cvs: dict, out: Path, description: str) -> list[Path]:
 
 LONG_COLUMNS = ["image", "image_sha256", "codec", "point_index", "point", "bytes", "bpp", "metric", "value",
                 "encode_s", "decode_s"]
+SET_IMAGE = "(set)"  # the image column of a set-level score (FID, KID, mAP): one value over all images
 
 
 def long_table(store, run_id: int):
-    """The run's records as a pandas DataFrame, one row per image x codec x rate point x metric."""
+    """The run's records as a pandas DataFrame, one row per image x codec x rate point x metric, then one
+    row per set-level score (image "(set)", bytes summed and bpp averaged over the point's images)."""
     import pandas as pd
 
     rows = store.records(run_id)
-    params = {e["key"]: json.loads(e["point"]) for e in store.encodings_of(run_id)}
-    df = pd.DataFrame([{"image": r["image"], "image_sha256": r["image_sha256"], "codec": r["codec"],
-                        "point_index": r["point_index"],
-                        "point": json.dumps(params.get(r["encoding_key"])), "bytes": r["bytes"], "bpp": r["bpp"],
-                        "metric": r["metric"], "value": r["value"], "encode_s": r["encode_s"],
-                        "decode_s": r["decode_s"]} for r in rows], columns=LONG_COLUMNS)
+    encs = store.encodings_of(run_id)
+    params = {e["key"]: json.loads(e["point"]) for e in encs}
+    table = [{"image": r["image"], "image_sha256": r["image_sha256"], "codec": r["codec"],
+              "point_index": r["point_index"], "point": json.dumps(params.get(r["encoding_key"])), "bytes": r["bytes"],
+              "bpp": r["bpp"], "metric": r["metric"], "value": r["value"], "encode_s": r["encode_s"],
+              "decode_s": r["decode_s"]} for r in rows]
+    by_point: dict = {}
+    for e in encs:
+        by_point.setdefault((e["codec"], e["point_index"]), []).append(e)
+    for s in store.set_scores_of(run_id):
+        point = by_point.get((s["codec"], s["point_index"]), [])
+        if point:
+            table.append({"image": SET_IMAGE, "image_sha256": "", "codec": s["codec"], "point_index": s["point_index"],
+                          "point": json.dumps(json.loads(point[0]["point"])), "bytes": sum(e["bytes"] for e in point),
+                          "bpp": sum(e["bpp"] for e in point) / len(point), "metric": s["metric"],
+                          "value": float("nan") if s["value"] is None else s["value"], "encode_s": float("nan"),
+                          "decode_s": float("nan")})
+    df = pd.DataFrame(table, columns=LONG_COLUMNS)
     df = df.astype({"image": "string", "image_sha256": "string", "codec": "string", "point_index": "int64", "point": "string",
                     "bytes": "int64", "bpp": "float64", "metric": "string", "value": "float64",
                     "encode_s": "float64", "decode_s": "float64"})

@@ -96,6 +96,27 @@ def forget_outputs(run_dir) -> None:
         (Path(run_dir) / f).unlink(missing_ok=True)
 
 
+def checked_output(path) -> Path:
+    """A file a verb may write: never a store (bench.sqlite, its -wal / -shm, or any SQLite file), never a
+    folder; the error names the file and the fix."""
+    from ..store import DB_NAME
+
+    p = Path(path)
+    if p.name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm") or (p.is_file() and _is_sqlite(p)):
+        raise BenchError(f"{p}: a percept-bench store (or another SQLite database); write the output elsewhere")
+    if p.is_dir():
+        raise BenchError(f"{p}: is a folder; give a file name")
+    return p
+
+
+def _is_sqlite(p: Path) -> bool:
+    try:
+        with open(p, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def table_format(fmt: str | None, out: str | None) -> str:
     """The table format asked for: --format, else the extension of --out."""
     fmt = fmt or TABLE_EXTENSIONS.get(os.path.splitext(out or "")[1].lower())
@@ -116,7 +137,7 @@ def table(run: StoredRun, fmt: str | None = None, out: str | None = None, **opti
     board = run.leaderboard(**options)
     text = render(board.leaderboard, fmt, board.title)
     if out:
-        atomic_write(out, text.encode())
+        atomic_write(checked_output(out), text.encode())
         return f"{fmt} table written to {os.path.abspath(out)}\n", out
     return text, None
 
@@ -142,6 +163,7 @@ def export(run: StoredRun, fmt: str, out) -> list:
 
     out = Path(out)
     if fmt in ("csv", "parquet"):
+        checked_output(out)
         df = run.long_table()
         out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":

@@ -41,9 +41,9 @@ class StoredRun:
         self._boards: dict = {}
 
     @classmethod
-    def open(cls, run_dir, run_id: int | None = None) -> StoredRun:
-        """Open run `run_id` (default: the last) of the store in `run_dir`."""
-        return cls(Store(run_dir, create=False), run_id)
+    def open(cls, run_dir, run_id: int | None = None, read_only: bool = True) -> StoredRun:
+        """Open run `run_id` (default: the last) of the store in `run_dir`, read-only unless asked."""
+        return cls(Store(run_dir, create=False, read_only=read_only), run_id)
 
     @property
     def dir(self) -> Path:
