@@ -220,6 +220,11 @@ class Store:
                 for i, (b, v) in enumerate(zip(bpp, vals)):
                     self.db.execute("INSERT INTO imported VALUES (?,?,?,?,?,?)", (series, m, i, b, v, source))
 
+    def remove_imported(self, series: str) -> int:
+        """Delete an imported series; returns how many points it had."""
+        with self.tx():
+            return self.db.execute("DELETE FROM imported WHERE series=?", (series,)).rowcount
+
     def imported(self) -> list[tuple[str, str, dict]]:
         """[(series, source, {metric: (bpp, values)})]."""
         out: dict = {}

@@ -267,3 +267,26 @@ def test_an_unchanged_candidate_passes_from_a_store_and_from_its_csv(base, tmp_p
     assert gate(capsys, base / "run", base / "run")[0] == 0
     assert gate(capsys, base / "records.csv", base / "run")[0] == 0
     assert digest(base / "run" / "bench.sqlite") == before
+
+
+# -- 11. a store on a read-only mount is read, not called corrupt -----------------------------------------
+def test_reading_verbs_work_on_a_read_only_mount(base, tmp_path, capsys):
+    import os
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a read-only bind mount needs root (mount --bind)")
+    src, mnt = tmp_path / "src", tmp_path / "ro"
+    shutil.copytree(base / "run", src / "run")
+    mnt.mkdir()
+    if subprocess.run(["mount", "--bind", str(src), str(mnt)], capture_output=True).returncode != 0:
+        pytest.skip("mount --bind is not permitted here")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(mnt)], capture_output=True).returncode != 0:
+            pytest.skip("a read-only remount is not permitted here")
+        assert main(["table", str(mnt / "run"), "--format", "csv"]) == 0
+        assert main(["compare", str(mnt / "run"), str(mnt / "run")]) == 0
+        assert main(["export", str(mnt / "run"), "--format", "csv", "--out", str(tmp_path / "r.csv")]) == 0
+        assert "not a usable" not in capsys.readouterr().err
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)

@@ -97,10 +97,12 @@ def quality_axis(values, higher_is_better: bool) -> np.ndarray:
 
 
 def hull(rates, values, higher_is_better: bool) -> list[int]:
-    """Indices of the points on the upper-left convex hull of (log10 rate, quality) — the lower
-    convex hull of rate vs distortion, as vmaf's `use_convex_hull` and the AV2 CTC use — up to
-    the best quality: points below the hull (inefficient settings) are dropped."""
-    r = np.log10(np.asarray(rates, dtype=float))
+    """Indices of the points on the upper convex hull of (rate, quality) in *linear* rate, up to the best
+    quality: the operational RD hull of the AV2 CTC convex-hull scripts (`convex_hull` on (bitrate,
+    quality) points). Settings below the hull (inefficient) are dropped; a monotone curve with
+    diminishing returns (concave in rate) keeps every point. In log rate most real curves are convex,
+    so a hull there would drop ordinary points."""
+    r = np.asarray(rates, dtype=float)
     q = quality_axis(values, higher_is_better)
     order = sorted(range(len(r)), key=lambda i: (r[i], -q[i]))
     keep: list[int] = []

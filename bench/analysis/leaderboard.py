@@ -186,6 +186,25 @@ def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboa
     return Leaderboard(opts, codecs, columns, cells, sources, bpp_range, notes, provenance or {})
 
 
+MARGIN = 0.1  # a target may lie this far beyond the measured range (a factor 1.1 in rate, 10 % of the quality span)
+
+
+def _beyond_margin(col: Column, bpp: list, values: list) -> str:
+    """Why a target is too far outside the measured range to extrapolate to ('' when it is not)."""
+    if col.kind == "at_bpp":
+        lo, hi = min(bpp), max(bpp)
+        if not lo / (1 + MARGIN) <= col.target <= hi * (1 + MARGIN):
+            return (f"{col.target:g} bpp is outside the measured {lo:.3g}-{hi:.3g} bpp by more than {MARGIN:.0%}: "
+                    "not extrapolated")
+        return ""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) * MARGIN
+    if not lo - span <= col.target <= hi + span:
+        return (f"{col.metric} {col.target:g} is outside the measured {lo:.4g}-{hi:.4g} by more than {MARGIN:.0%} of "
+                "that span: not extrapolated")
+    return ""
+
+
 def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
     if t is None:
         return Cell(message=f"no {col.metric} curve")
@@ -194,6 +213,10 @@ def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
     it = _points(t, opts.hull, hib)
     flags = [f"hull: {len(t.bpp) - len(it)} point(s) dropped"] if opts.hull and len(it) < len(t.bpp) else []
     try:
+        if col.kind in ("at_bpp", "bpp_at"):
+            far = _beyond_margin(col, [t.bpp[i] for i in it], [t.value[i] for i in it])
+            if far:
+                return Cell(message=far, flags=flags)
         if col.kind == "at_bpp":
             v, ext = quality_at([t.bpp[i] for i in it], [t.value[i] for i in it], col.target)
             cell = Cell(v, flags=flags + (["extrapolated"] if ext else []))

@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 
-from ..errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, BenchError
+from ..errors import EXIT_FAILURES, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, BenchError
 from . import parser
 
 
@@ -81,8 +81,11 @@ def cmd_import(args):
     """Add published curves to a run's store."""
     from ..report.exchange import import_into
 
-    names = import_into(args.run, args.files, metric=args.metric, name=args.name)
-    print(f"imported into {args.run}: {', '.join(names)} (published curves: no per-image data, no intervals)")
+    names = import_into(args.run, args.files, metric=args.metric, name=args.name, remove=args.remove)
+    if args.remove:
+        print(f"removed from {args.run}: {args.remove}")
+    else:
+        print(f"imported into {args.run}: {', '.join(names)} (published curves: no per-image data, no intervals)")
     return EXIT_OK
 
 
@@ -157,10 +160,11 @@ def cmd_analyze(args):
         text, files, _ = perception.disagreement(run, fmt=args.format, out=args.out, metrics=args.metric)
     elif args.what == "realism":
         text, files = perception.realism(run, distortion=args.distortion, realism_metric=args.realism, fmt=args.format,
-                                out=args.out)
+                                         out=args.out, data_dir=args.data_dir)
     else:
         text, files = perception.probe(run, image=args.image, codec=args.codec, point=args.point, metrics=args.metric,
-                              steps=args.steps, step=args.step, seed=args.seed, out=args.out, fmt=args.format)
+                                       steps=args.steps, step=args.step, seed=args.seed, out=args.out, fmt=args.format,
+                                       data_dir=args.data_dir)
     print(text, end="")
     print("\n".join(str(f) for f in files), file=sys.stderr)
     return EXIT_OK
@@ -242,6 +246,14 @@ def main(argv=None) -> int:
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # the reader stopped early (`bench list metrics | head -1`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as e:  # a file the user named cannot be written or read (read-only, full disk, a folder)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}; nothing was lost: what finished is in the store, rerun to resume",
+              file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted; everything finished so far is in the store, rerun to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -3,9 +3,39 @@ parsing of option values (numbers, lists) before any verb runs. Imports nothing 
 from __future__ import annotations
 
 import argparse
+import math
 
 from ..errors import BenchError
 from ..report.formats import BD_METHODS, EXPORT_FORMATS, FIGURE_PRESETS, TABLE_FORMATS
+
+
+def whole(flag: str, lo: int, hi: int | None = None, zero: bool = False):
+    """A parser of whole numbers in [lo, hi] (and 0 when `zero`) for `flag`; BenchError otherwise."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = None
+        if v is None or not (lo <= v <= (hi if hi is not None else v) or (zero and v == 0)):
+            span = f"from {lo} to {hi}" if hi is not None else f"of at least {lo}"
+            raise BenchError(f"{flag} {text}: give a whole number " + ("0 or " if zero else "") + span)
+        return v
+    return parse
+
+
+def number(flag: str, lo: float, hi: float = math.inf, open_low: bool = True):
+    """A parser of finite numbers above lo (or from lo, when not `open_low`) up to hi for `flag`."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v) or not (v > lo if open_low else v >= lo) or v > hi:
+            bound = f"above {lo:g}" if open_low else f"from {lo:g}"
+            raise BenchError(f"{flag} {text}: give a finite number {bound}" + (f" up to {hi:g}" if hi < math.inf else ""))
+        return v
+    return parse
+
 
 # options several verbs take: one definition each (a verb may change the help text)
 SHARED = {
@@ -16,11 +46,14 @@ SHARED = {
     "metric": (("--metric",), {"action": "append", "help": "metric name (repeatable)"}),
     "codec": (("--codec",), {"action": "append", "help": "codec card id (repeatable)"}),
     "anchor": (("--anchor",), {"help": "BD-rate anchor codec (default: the run's)"}),
-    "resamples": (("--resamples",), {"type": int, "default": 1000, "help": "bootstrap resamples for 95%% intervals"}),
-    "seed": (("--seed",), {"type": int, "default": 0, "help": "random seed"}),
+    "resamples": (("--resamples",), {"type": whole("--resamples", 50, 100_000, zero=True), "default": 1000,
+                                     "help": "bootstrap resamples for the 95%% intervals: 0 (none) or 50..100000"}),
+    "seed": (("--seed",), {"type": whole("--seed", 0, 2**32 - 1), "default": 0, "help": "random seed (0..2^32-1)"}),
     "image": (("--image",), {"help": "an image name of the run"}),
     "json": (("--json",), {"action": "store_true", "help": "print JSON"}),
 }
+
+
 
 
 def add(p: argparse.ArgumentParser, *names: str, **override) -> None:
@@ -32,22 +65,26 @@ def add(p: argparse.ArgumentParser, *names: str, **override) -> None:
 
 # Value parsers raise BenchError, which argparse lets through: main() prints it as one line and exits 2.
 def floats(text: str) -> tuple:
-    """'0.25,0.5,1' -> (0.25, 0.5, 1.0): the value of --at-bpp."""
+    """'0.25,0.5,1' -> (0.25, 0.5, 1.0): the value of --at-bpp (finite rates above 0)."""
     try:
-        return tuple(float(x) for x in text.split(",")) if text else ()
+        values = tuple(float(x) for x in text.split(",")) if text else ()
     except ValueError:
-        raise BenchError(f"--at-bpp {text!r}: give comma-separated numbers, e.g. 0.25,0.5,1.0") from None
+        values = (math.nan,)
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise BenchError(f"--at-bpp {text!r}: give comma-separated rates above 0, e.g. 0.25,0.5,1.0")
+    return values
 
 
 def metric_value(text: str) -> tuple:
     """'psnr=32' -> ('psnr', 32.0): the value of --at-quality."""
     m, sep, v = text.partition("=")
     try:
-        if not sep:
-            raise ValueError
-        return m, float(v)
+        value = float(v) if sep else math.nan
     except ValueError:
-        raise BenchError(f"--at-quality {text!r}: give METRIC=VALUE, e.g. psnr=32") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise BenchError(f"--at-quality {text!r}: give METRIC=VALUE with a finite value, e.g. psnr=32")
+    return m, value
 
 
 def build_parser(verbs: dict) -> argparse.ArgumentParser:
@@ -78,14 +115,16 @@ def _run(r):
     add(r, "data-dir")
     r.add_argument("--image", action="append", help="only these images of the dataset (repeatable)")
     r.add_argument("--bd-method", default="pchip", choices=BD_METHODS)
-    r.add_argument("--workers", type=int, default=1, help="worker processes (torch threads split between them)")
+    r.add_argument("--workers", type=whole("--workers", 1), default=1,
+                   help="worker processes (torch threads split between them)")
     r.add_argument("--scheduler", help="Dask scheduler address (tcp://HOST:PORT): run the grid on that cluster")
-    r.add_argument("--task-timeout", type=float, help="seconds before one task is stopped and recorded as failed")
+    r.add_argument("--task-timeout", type=number("--task-timeout", 0),
+                   help="seconds before one task is stopped and recorded as failed")
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--device", default="auto",
                    help="where metric networks run (LPIPS, DISTS, FID features, pyiqa): auto (CUDA when torch sees "
                         "one), cpu, cuda, cuda:N; learned codecs always code on the CPU (env BENCH_DEVICE)")
-    r.add_argument("--batch", type=int, metavar="N",
+    r.add_argument("--batch", type=whole("--batch", 1), metavar="N",
                    help="tasks per worker call, their LPIPS/DISTS scored in one forward pass per image shape "
                         "(default: 8 when those networks run on a GPU, else 1: on a CPU batching is slower)")
     r.add_argument("--keep-recon", action="store_true",
@@ -135,7 +174,7 @@ def _plot(t):
 def _crops(cr):
     add(cr, "dir")
     add(cr, "image", required=True, help="image name in the run (e.g. kodim23)")
-    cr.add_argument("--bpp", type=float, required=True, help="target rate")
+    cr.add_argument("--bpp", type=number("--bpp", 0, 64), required=True, help="target rate")
     cr.add_argument("--box", metavar="X,Y,W,H", help="region in pixels (default: the most detailed square)")
     add(cr, "codec", help="only these codecs of the run (repeatable)")
     add(cr, "out", help="directory for the figure and crops (default: the run directory)")
@@ -147,7 +186,7 @@ def _report(rp):
     add(rp, "dir")
     add(rp, "out", help="HTML file (default: DIR/report.html)")
     add(rp, "image", help="crops of this image (default: none)")
-    rp.add_argument("--bpp", type=float, help="target rate of the crops (default 0.25)")
+    rp.add_argument("--bpp", type=number("--bpp", 0, 64), help="target rate of the crops (default 0.25)")
     add(rp, "data-dir", "run")
 
 
@@ -168,17 +207,20 @@ def _analyze(an):
     an.add_argument("--realism", default="niqe", help="realism: the no-reference metric (default niqe)")
     add(an, "image", help="probe: the image")
     an.add_argument("--codec", help="probe: the codec")
-    an.add_argument("--point", type=int, help="probe: the rate point index")
-    an.add_argument("--steps", type=int, default=40, help="probe: gradient steps (at most 500)")
-    an.add_argument("--step", type=float, default=0.5, help="probe: step size in grey levels (at most 8)")
+    an.add_argument("--point", type=whole("--point", 0, 10_000, zero=True), help="probe: the rate point index")
+    an.add_argument("--steps", type=whole("--steps", 1, 500), default=40, help="probe: gradient steps (1..500)")
+    an.add_argument("--step", type=number("--step", 0, 8), default=0.5,
+                    help="probe: step size in grey levels (above 0, at most 8)")
+    add(an, "data-dir", help="realism / probe: root holding the run's dataset (default: as the run found it)")
     add(an, "seed", "run")
 
 
 def _import(im):
-    im.add_argument("files", nargs="+")
+    im.add_argument("files", nargs="*")
     add(im, "run", type=str, required=True, help="the run directory (holding bench.sqlite)")
     im.add_argument("--metric", help="the metric of a tfc text file when its folder name does not say")
     im.add_argument("--name", help="series name (default: the file name without extension)")
+    im.add_argument("--remove", metavar="NAME", help="remove this imported series from the run's store")
 
 
 def _compare(cp):
@@ -217,9 +259,9 @@ def _match(mt):
     add(mt, "image", required=True, help="an image path, or an image name of --dataset")
     mt.add_argument("--dataset", help="dataset card id or directory holding --image")
     add(mt, "data-dir")
-    mt.add_argument("--bpp", type=float)
+    mt.add_argument("--bpp", type=number("--bpp", 0, 64))
     mt.add_argument("--metric")
-    mt.add_argument("--value", type=float, help="target value of --metric")
+    mt.add_argument("--value", type=number("--value", -math.inf), help="target value of --metric")
     add(mt, "json")
 
 

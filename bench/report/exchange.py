@@ -32,13 +32,46 @@ def _metric_of(key: str) -> str | None:
     return key if key in metric_table.METRICS else None
 
 
+MAX_FILE_BYTES = 10_000_000  # a published curve file is a few kB; refuse what cannot be one
+MAX_POINTS = 1000
+
+
+def _text(path: Path) -> str:
+    """A result file's text: UTF-8 (a BOM allowed), of a size a curve file can have."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise BenchError(f"{path}: {path.stat().st_size / 1e6:.0f} MB; a published curve file is a few kB "
+                             f"(limit {MAX_FILE_BYTES / 1e6:.0f} MB)")
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise BenchError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read ({e})") from None
+
+
+def checked_curve(path, metric: str, bpp: list, values: list) -> tuple[list, list]:
+    """A curve that can be stored: 1..MAX_POINTS points, rates finite and above 0, values finite."""
+    import math
+
+    if not 1 <= len(bpp) <= MAX_POINTS:
+        raise BenchError(f"{path}: {metric}: {len(bpp)} points (1 to {MAX_POINTS})")
+    bad = [i for i, (b, v) in enumerate(zip(bpp, values)) if not (math.isfinite(b) and b > 0 and math.isfinite(v))]
+    if bad:
+        i = bad[0]
+        raise BenchError(f"{path}: {metric} point {i}: bpp {bpp[i]!r}, value {values[i]!r}; every bpp must be a finite "
+                         "number above 0 and every value finite")
+    return bpp, values
+
+
 def read_compressai(path: Path) -> tuple[str, str, dict]:
     """(name, description, {metric: (bpp, values)}) of a CompressAI result JSON."""
+    text = _text(path)
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(text)
         res = data["results"]
         bpp = [float(b) for b in res["bpp"]]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, RecursionError) as e:
         raise BenchError(f"{path}: not a CompressAI result JSON ({type(e).__name__}: {e}); expected "
                          '{"name", "results": {"bpp": [...], "psnr-rgb": [...], ...}}') from None
     curves = {}
@@ -47,10 +80,13 @@ def read_compressai(path: Path) -> tuple[str, str, dict]:
         if m and isinstance(vals, list) and m not in curves:
             if len(vals) != len(bpp):
                 raise BenchError(f"{path}: results.{k} has {len(vals)} values for {len(bpp)} bpp values")
-            curves[m] = (bpp, [float(v) for v in vals])
+            try:
+                curves[m] = checked_curve(path, m, bpp, [float(v) for v in vals])
+            except (TypeError, ValueError):
+                raise BenchError(f"{path}: results.{k} holds values that are not numbers") from None
     if not curves:
         raise BenchError(f"{path}: no metric we know among {', '.join(res)}")
-    name = data.get("name", Path(path).stem)
+    name = str(data.get("name", Path(path).stem))
     return name, f"{name}: {data.get('description', '')}".strip(": "), curves
 
 
@@ -63,10 +99,7 @@ def read_tfc(path: Path, metric: str | None = None) -> tuple[str, dict]:
                          f"(known: {', '.join(TFC_FOLDERS)}); pass --metric")
     metric_table.get(m)
     bpp, vals, desc = [], [], ""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as e:
-        raise BenchError(f"{path}: cannot read ({e})") from None
+    lines = _text(path).splitlines()
     for n, line in enumerate(lines, 1):
         s = line.strip()
         if s.startswith("#"):
@@ -83,12 +116,14 @@ def read_tfc(path: Path, metric: str | None = None) -> tuple[str, dict]:
         vals.append(v)
     if not bpp:
         raise BenchError(f"{path}: no 'bpp, value' lines")
-    return desc or path.stem, {m: (bpp, vals)}
+    return desc or path.stem, {m: checked_curve(path, m, bpp, vals)}
 
 
 def import_files(store, files, *, metric: str | None = None, name: str | None = None) -> list[str]:
-    """Add published curves to a store as imported series; returns the series names."""
+    """Add published curves to a store as imported series; returns the series names. A series may not
+    take the name of a codec the store measured (it would shadow the measurement)."""
     names = []
+    measured = {r[0] for r in store.db.execute("SELECT DISTINCT codec FROM encodings")}
     for f in files:
         p = Path(f)
         if not p.is_file():
@@ -100,6 +135,9 @@ def import_files(store, files, *, metric: str | None = None, name: str | None = 
             desc, curves = read_tfc(p, metric)
             fmt = "tensorflow-compression text file"
         series = name if (name and len(files) == 1) else p.stem
+        if series in measured:
+            raise BenchError(f"{p}: {series!r} is a codec this store measured; an imported curve may not replace a "
+                             f"measured one: pass --name (e.g. --name {series}-published)")
         store.put_imported(series, curves, f"{fmt} {p.name} ({desc})")
         names.append(series)
     return names
@@ -202,8 +240,20 @@ def curves_from_compressai(files) -> dict:
     return out
 
 
-def import_into(run_dir, files, *, metric: str | None = None, name: str | None = None) -> list[str]:
-    """`bench import`: published curves into the store of a run directory; returns the series names."""
+def import_into(run_dir, files, *, metric: str | None = None, name: str | None = None,
+                remove: str | None = None) -> list[str]:
+    """`bench import`: published curves into the store of a run directory (or, with `remove`, one
+    imported series out of it); returns the series names."""
     from ..store import Store
 
-    return import_files(Store(run_dir, create=False), files, metric=metric, name=name)
+    store = Store(run_dir, create=False)
+    if remove is not None:
+        if files:
+            raise BenchError("bench import --remove NAME takes no files")
+        if not store.remove_imported(remove):
+            raise BenchError(f"{run_dir}: no imported series {remove!r}; imported: "
+                             f"{', '.join(s for s, _, _ in store.imported()) or '(none)'}")
+        return [remove]
+    if not files:
+        raise BenchError("bench import FILE... --run RUN: give the files to import (or --remove NAME)")
+    return import_files(store, files, metric=metric, name=name)

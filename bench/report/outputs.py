@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..errors import BenchError
-from ..images import atomic_write
+from ..images import atomic_write, file_sha256
 from .formats import FIGURE_FORMATS, TABLE_EXTENSIONS, TABLE_FORMATS
 from .stored import StoredRun
 
@@ -51,7 +51,7 @@ def write_outputs(run: StoredRun, *, anchor: str | None = None, method: str | No
             prev = json.loads(stamp.read_text())
         except ValueError:
             prev = {}
-        if prev.get("digest") == digest and all((out / f).is_file() for f in prev.get("files", [])):
+        if prev.get("digest") == digest and _intact(out, prev.get("files")):
             return (out / "leaderboard.md").read_text()
     from .tables import markdown, write_default
 
@@ -60,20 +60,30 @@ def write_outputs(run: StoredRun, *, anchor: str | None = None, method: str | No
     files = []
     if tables:
         md = write_default(out, lb, board.title, board.curves)
-        (out / "manifest.json").write_text(json.dumps({**man, "provenance": lb.provenance}, indent=2,
-                                                      default=str) + "\n")
+        atomic_write(out / "manifest.json", (json.dumps({**man, "provenance": lb.provenance}, indent=2,
+                                                        default=str) + "\n").encode())
         files += ["leaderboard.md", "leaderboard.csv", "rd_points.csv", "manifest.json"]
     else:
         md = markdown(lb, board.title)
-    figures = _figures(run, board, prev.get("figures", {})) if plots else {}
+    figures = _figures(run, board, prev.get("figures", {}), prev.get("files")) if plots else {}
     for names in figures.values():
         files += names[1]
     if digest is not None:
+        files = {f: file_sha256(out / f) for f in files}  # reused only while each file is what was written
         atomic_write(stamp, json.dumps({"digest": digest, "files": files, "figures": figures}).encode())
+    else:  # a partial rewrite (`bench table RUN --anchor X`): what is on disk no longer matches the stamp
+        stamp.unlink(missing_ok=True)
     return md
 
 
-def _figures(run: StoredRun, board, kept: dict) -> dict:
+def _intact(out: Path, files) -> bool:
+    """Whether the files the stamp lists are there with the bytes that were written."""
+    if not isinstance(files, dict):
+        return False
+    return all((out / f).is_file() and file_sha256(out / f) == sha for f, sha in files.items())
+
+
+def _figures(run: StoredRun, board, kept: dict, hashes) -> dict:
     """One figure per metric, redrawn only when what it shows changed (proportional outputs):
     {metric: [digest, [file names]]}."""
     from .plots import rd_plots
@@ -82,7 +92,8 @@ def _figures(run: StoredRun, board, kept: dict) -> dict:
     figures = {}
     for m in board.metrics:
         digest = _figure_digest(board.curves, m, board, run.manifest)
-        if kept.get(m, [None])[0] == digest and all((out / f).is_file() for f in kept[m][1]):
+        if kept.get(m, [None])[0] == digest and isinstance(hashes, dict) and \
+                _intact(out, {f: hashes.get(f) for f in kept[m][1]}):
             figures[m] = kept[m]
         else:
             drawn = rd_plots(out, board.curves, [m], anchor=lb.options.anchor, title=run.dataset, levels=lb.levels)
@@ -146,9 +157,16 @@ def plot(run: StoredRun, *, anchor=None, metrics=None, out=None, **style) -> lis
     """`bench plot`: the run's RD figures (with its imported published curves) in the requested style."""
     from .plots import rd_plots
 
-    bad = [f for f in style.get("formats", ()) if f not in FIGURE_FORMATS]
-    if bad:
-        raise BenchError(f"--format {', '.join(bad)}: valid figure formats are {', '.join(FIGURE_FORMATS)}")
+    formats = style.get("formats", ("png", "pdf"))
+    bad = [f for f in formats if f not in FIGURE_FORMATS]
+    if bad or not formats:
+        raise BenchError(f"--format {', '.join(bad) or '(none)'}: valid figure formats are {', '.join(FIGURE_FORMATS)}")
+    if "pgf" in formats:
+        import shutil
+
+        if shutil.which("pdflatex") is None:
+            raise BenchError("--format pgf needs LaTeX (pdflatex) to lay out the figure's text: install it (Debian: "
+                             "apt-get install texlive-latex-base texlive-latex-recommended) or choose png, pdf or svg")
     board = run.leaderboard(anchor=anchor, metrics=metrics, resamples=0)
     lb = board.leaderboard
     out = Path(out) if out else run.dir

@@ -71,34 +71,50 @@ def disagreement(run: StoredRun, *, fmt: str = "md", out=None, metrics=None, boa
     return text, files, d
 
 
-def realism(run: StoredRun, *, distortion: str, realism_metric: str, fmt: str = "md", out=None, board=None):
-    """Rate, distortion and a no-reference realism score per rate point, against the originals' level:
-    (table text, figure files). `board`: a leaderboard of the run already built, else one is built here."""
+def realism(run: StoredRun, *, distortion: str, realism_metric: str, fmt: str = "md", out=None, board=None,
+            data_dir=None):
+    """Rate, distortion and a realism score per rate point, against the originals' level: (table text,
+    figure files). The realism metric is no-reference (the originals' level: the `identity` codec when the
+    run has it, else the same metric measured here on the dataset's originals) or set-level (FID / KID
+    of each rate point's patches against the originals' patches: the originals' level is 0)."""
     from ..analysis.perception import realism as analyse
     from .perception_plots import realism_plot
     from .tables import grid_table
 
-    if metric_table.get(realism_metric).kind != "nr":
-        raise BenchError(f"--realism {realism_metric}: a no-reference metric (e.g. niqe, brisque)")
+    kind = metric_table.get(realism_metric).kind
+    if kind not in ("nr", "set"):
+        raise BenchError(f"--realism {realism_metric}: a no-reference metric (e.g. niqe, brisque) or a set-level "
+                         "one (fid, kid)")
     board = board or run.leaderboard(resamples=0)
     lb, title = board.leaderboard, board.title
     for m in (distortion, realism_metric):
         if not any(k[1] == m for k in lb.all_curves):
             raise BenchError(f"{m}: not scored in this run; rerun `bench run` with --metric {m}")
     pts, ref = analyse({k: v for k, v in lb.all_curves.items() if v.source is None}, distortion, realism_metric)
-    if ref is None:
-        raise BenchError("no `identity` codec in this run: add --codec identity to `bench run` so the originals' "
-                         f"{realism_metric} is measured through the same pipeline")
+    if kind == "set":
+        ref, source = 0.0, "a set-level distance to the originals' own patches, 0 by definition"
+    elif ref is not None:
+        source = "identity codec, through the same pipeline"
+    else:
+        ref = _originals_level(run, realism_metric, data_dir)
+        source = f"measured here on the {len(run.images())} original images (no identity codec in the run)"
     r = metric_table.get(realism_metric)
     body = [[p.codec, p.point_index, f"{p.bpp:.4f}", f"{p.distortion:.4f}", f"{p.realism:.4f}",
              f"{p.realism - ref:+.4f}"] for p in pts]
     header = ["codec", "point", "bpp", distortion, realism_metric, f"{realism_metric} - originals"]
-    notes = [f"Originals ({'identity codec'}): {realism_metric} = {ref:.4f} "
+    notes = [f"Originals ({source}): {realism_metric} = {ref:.4f} "
              f"({'higher' if r.higher_is_better else 'lower'} is more natural by this metric)."]
     text = grid_table(f"Rate-distortion-realism: {title}", header, body, fmt, notes)
     out = Path(out) if out else run.dir
     out.mkdir(parents=True, exist_ok=True)
     return text, realism_plot(out / f"realism_{distortion}_{realism_metric}", pts, ref, distortion, realism_metric)
+
+
+def _originals_level(run: StoredRun, metric: str, data_dir=None) -> float:
+    """The mean no-reference score of the run's original images (found as the run found them)."""
+    import numpy as np
+
+    return float(np.mean([metric_table.score(metric, None, run.original(name, data_dir)) for name in run.images()]))
 
 
 def probe(run: StoredRun, *, image: str, codec: str, point: int, metrics=None, steps: int = 40, step: float = 0.5,

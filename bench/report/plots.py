@@ -53,7 +53,7 @@ def _rc(font: float) -> dict:
             "font.serif": ["CMU Serif", "Computer Modern Roman", "DejaVu Serif"], "mathtext.fontset": "cm",
             "axes.unicode_minus": False, "pdf.fonttype": 42, "svg.fonttype": "none", "lines.linewidth": 1.2,
             "lines.markersize": 3.5, "axes.grid": True, "grid.alpha": 0.3, "pgf.texsystem": "pdflatex",
-            "pgf.rcfonts": False}
+            "pgf.rcfonts": False, "text.parse_math": False}  # a `$` in a codec id or image name is text, not math
 
 
 def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bool, spread: bool,

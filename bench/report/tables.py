@@ -54,11 +54,15 @@ def _header(col) -> str:
     return f"{col.label}{nr} ({col.unit}) {arrow}" if col.unit else f"{col.label}{nr} {arrow}"
 
 
+HULL_NOTE = ("; --hull: points below the upper convex hull of (bpp, quality), in linear rate as the AV2 CTC scripts "
+             "take it, dropped (inefficient settings; a concave curve keeps every point)")
+
+
 def _footer(lb: Leaderboard) -> list[str]:
     o = lb.options
     lines = [f"BD-rate vs {o.anchor} in % (negative = fewer bits for the same quality); BD-metric in the "
              "metric's units at equal rate; `ov` = overlap of the integrated ranges as a share of their union.",
-             f"Method: {METHOD.format(method=o.method)}" + ("; points off the convex hull dropped (--hull)" if o.hull else "")
+             f"Method: {METHOD.format(method=o.method)}" + (HULL_NOTE if o.hull else "")
              + "."]
     if o.resamples > 0:
         lines.append(RESAMPLED.format(n=o.resamples, seed=o.seed) + ".")
@@ -242,17 +246,21 @@ def to_json(lb: Leaderboard, title: str) -> str:
 
 
 def write_default(out: Path, lb: Leaderboard, title: str, cvs: dict) -> str:
-    """The run directory's files: leaderboard.md / .csv and rd_points.csv."""
+    """The run directory's files: leaderboard.md / .csv and rd_points.csv, each written atomically."""
+    from ..images import atomic_write
+
     md = markdown(lb, title)
-    (out / "leaderboard.md").write_text(md)
-    (out / "leaderboard.csv").write_text(to_csv(lb))
-    with open(out / "rd_points.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["codec", "metric", "point_index", "point", "bpp_mean", "value_mean", "aggregation", "source"])
-        for (c, m), cv in sorted(cvs.items()):
-            for i, b, v, p in zip(cv.point_index, cv.bpp, cv.value, cv.params or [None] * len(cv.bpp)):
-                w.writerow([c, m, i, json.dumps(p), f"{b:.6f}", f"{v:.6f}",
-                            "published curve" if cv.source else "mean over images", cv.source or ""])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")  # csv's own default, as the file always had
+    w.writerow(["codec", "metric", "point_index", "point", "bpp_mean", "value_mean", "aggregation", "source"])
+    for (c, m), cv in sorted(cvs.items()):
+        for i, b, v, p in zip(cv.point_index, cv.bpp, cv.value, cv.params or [None] * len(cv.bpp)):
+            w.writerow([c, m, i, json.dumps(p), f"{b:.6f}", f"{v:.6f}",
+                        "published curve" if cv.source else "mean over images", cv.source or ""])
+    # each file whole or not at all: a full disk never leaves a truncated table that a later run would keep
+    atomic_write(out / "leaderboard.md", md.encode())
+    atomic_write(out / "leaderboard.csv", to_csv(lb).encode())
+    atomic_write(out / "rd_points.csv", buf.getvalue().encode())
     return md
 
 

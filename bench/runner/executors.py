@@ -270,6 +270,21 @@ def _terminate(procs) -> None:
             p.kill()
 
 
+def check_scheduler(address: str, wait_s: float = 15.0) -> None:
+    """Reach the Dask scheduler before a run records anything; BenchError naming the fix otherwise."""
+    from ..errors import BenchError
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BenchError("--scheduler needs Dask: pip install 'percept-bench[dask]'") from None
+    try:
+        Client(address, timeout=f"{wait_s}s").close()
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        raise BenchError(f"--scheduler {address}: cannot reach the Dask scheduler ({type(e).__name__}: {e}); start it "
+                         "(`dask scheduler`, with workers) or correct the address; nothing was recorded") from None
+
+
 def dask(jobs, address: str, timeout=None, batch: int = 1):
     """Submit to a Dask distributed scheduler; the client gathers results and writes the store.
 

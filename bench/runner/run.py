@@ -156,6 +156,10 @@ def _run(cfg: RunConfig) -> RunSummary:
     on_device = device() if any(metric_table.on_device(metric_table.get(m)) for m in metric_names) else None
     batch = cfg.batch or (GPU_BATCH if on_device not in (None, "cpu") and any(map(metric_table.batched, fr_nr)) else 1)
     extractors = {metric_table.get(m).fn: metric_table.version_key(m) for m in set_metrics}  # extractor -> features version
+    if cfg.scheduler:
+        from .executors import check_scheduler
+
+        check_scheduler(cfg.scheduler)
     store = Store(cfg.out)
     store.clean_stale_tmp()
     manifest = _manifest(cfg, ds, codecs, metric_names, anchor, skipped, on_device, batch)
