@@ -66,24 +66,46 @@ def load(card_path) -> RatedSet:
 
 
 def _table(root: Path, c: dict, card: Path, need: tuple) -> list[dict]:
+    """The rows of a card's CSV table (UTF-8, an Excel BOM allowed), each with every needed field."""
     p = root / c.get("table", "ratings.csv")
     try:
-        rows = list(csv.DictReader(open(p, newline="")))
-    except OSError as e:
-        raise DatasetError(f"{card}: cannot read the table {p} ({e})") from None
-    if rows and not set(need) <= set(rows[0]):
-        raise DatasetError(f"{p}: needs columns {','.join(need)}; has {','.join(rows[0])}")
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DatasetError(f"{card}: cannot read the table {p} ({e}); save it as UTF-8 CSV") from None
+    if not set(need) <= set(header):
+        raise DatasetError(f"{p}: needs columns {','.join(need)}; has {','.join(header) or '(none)'}")
+    for n, r in enumerate(rows, 2):
+        if None in r or any(r.get(k) in (None, "") for k in need):
+            raise DatasetError(f"{p}:{n}: a row with missing or extra fields ({len(header)} columns expected); fix "
+                               "that line")
     return rows
 
 
+def _number(p: Path, n: int, text: str, what: str) -> float:
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v):
+        raise DatasetError(f"{p}:{n}: {what} {text!r} is not a finite number")
+    return v
+
+
 def _csv(root, c, card):
-    return [(root / r["ref"], root / r["dist"], float(r["score"]), r.get("group") or None)
-            for r in _table(root, c, card, ("ref", "dist", "score"))]
+    p = root / c.get("table", "ratings.csv")
+    return [(root / r["ref"], root / r["dist"], _number(p, n, r["score"], "score"), r.get("group") or None)
+            for n, r in enumerate(_table(root, c, card, ("ref", "dist", "score")), 2)]
 
 
 def _csv_2afc(root, c, card):
-    return [(root / r["ref"], root / r["a"], root / r["b"], float(r["p_a"]))
-            for r in _table(root, c, card, ("ref", "a", "b", "p_a"))]
+    p = root / c.get("table", "ratings.csv")
+    return [(root / r["ref"], root / r["a"], root / r["b"], _number(p, n, r["p_a"], "p_a"))
+            for n, r in enumerate(_table(root, c, card, ("ref", "a", "b", "p_a")), 2)]
 
 
 def _tid2013(root, c, card):

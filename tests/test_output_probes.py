@@ -206,3 +206,36 @@ def test_realism_measures_the_originals_when_there_is_no_identity_codec(tmp_path
     rc, text, err = bench(capsys, "analyze", "realism", out, "--distortion", "psnr", "--realism", "brisque")
     assert rc == 0, err
     assert "measured here on the 3 original images (no identity codec in the run)" in text
+
+
+# -- 13: rated-set tables for validate-metrics -------------------------------------------------------------------
+@pytest.mark.parametrize("table,msg", [
+    ("ref,dist,score\na.png,a.png,3.5,extra\n", ":2: a row with missing or extra fields"),
+    ("ref,dist,score\na.png,a.png\n", ":2: a row with missing or extra fields"),
+    ("ref,dist,score\na.png,a.png,good\n", ":2: score 'good' is not a finite number"),
+    ("ref,dist,score\na.png,a.png,nan\n", ":2: score 'nan' is not a finite number"),
+    (b"\xff\xferef,dist", "save it as UTF-8 CSV"),
+])
+def test_bad_rated_tables_name_the_line(tmp_path, astronaut, capsys, table, msg):
+    from PIL import Image
+
+    Image.fromarray(astronaut[:64, :64]).save(tmp_path / "a.png")
+    (tmp_path / "ratings.csv").write_bytes(table if isinstance(table, bytes) else table.encode())
+    (tmp_path / "set.toml").write_text('format = "csv"\n')
+    rc, _, err = bench(capsys, "validate-metrics", tmp_path / "set.toml", "--metric", "psnr")
+    assert rc == 2 and msg in err, err
+
+
+def test_an_excel_bom_is_read(tmp_path, astronaut, capsys):
+    from PIL import Image
+
+    for k in range(7):
+        Image.fromarray(astronaut[k * 32:k * 32 + 64, :64]).save(tmp_path / f"a{k}.png")
+    rows = "".join(f"a0.png,a{k}.png,{7 - k}\n" for k in range(1, 7))
+    (tmp_path / "ratings.csv").write_bytes("\ufeffref,dist,score\n".encode() + rows.encode())
+    (tmp_path / "set.toml").write_text('format = "csv"\n')
+    rc, out, err = bench(capsys, "validate-metrics", tmp_path / "set.toml", "--metric", "psnr", "--resamples", "0")
+    assert rc == 0 and "| psnr |" in out, err
+    (tmp_path / "ratings.csv").write_text("ref,dist,score\na0.png,a1.png,3\na0.png,a2.png,2\n")
+    rc, _, err = bench(capsys, "validate-metrics", tmp_path / "set.toml", "--metric", "psnr")
+    assert rc == 2 and "agreement needs at least 5" in err

@@ -14,6 +14,7 @@ from ..images import read_image
 from ..rated import load
 
 REFERENCES = "references/metric_human_correlations.csv"
+MIN_PAIRS = 5
 
 
 def published(dataset: str | None, metric: str, data_dir=None) -> dict | None:
@@ -32,6 +33,9 @@ def published(dataset: str | None, metric: str, data_dir=None) -> dict | None:
 def validate(card, metric_names, *, resamples=1000, seed=0, data_dir=None, progress=True):
     """Each metric's agreement with a rated set's human judgements: (rated set, [Agreement])."""
     rs = load(card)
+    if rs.kind == "pairs" and len(rs.items) < MIN_PAIRS:
+        raise BenchError(f"{rs.card}: {len(rs.items)} rated pair(s); agreement needs at least {MIN_PAIRS} (PLCC fits a "
+                         "4-parameter logistic)")
     for m in metric_names:
         if metric_table.get(m).kind != "fr":
             raise BenchError(f"{m}: validate-metrics compares full-reference metrics with ratings of (reference, "
