@@ -40,12 +40,18 @@ class RatedSet:
     card: Path
 
 
+CARD_KEYS = {"id", "format", "root", "table", "score", "published", "description", "source", "licence", "license"}
+
+
 def load(card_path) -> RatedSet:
     """A rated set from its card (TOML); errors name the file and the fix."""
     card_path = Path(card_path)
     if not card_path.is_file():
         raise DatasetError(f"{card_path}: no such rated-set card")
     c = read_toml(card_path)
+    unknown = sorted(set(c) - CARD_KEYS)
+    if unknown:
+        raise DatasetError(f"{card_path}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(CARD_KEYS))}")
     fmt = c.get("format", "csv")
     if fmt not in FORMATS:
         raise DatasetError(f"{card_path}: format {fmt!r}; valid: {', '.join(FORMATS)}")

@@ -102,13 +102,33 @@ def require(files, metric: str) -> list[Path]:
     for rel in files:
         p, _ = locate(rel)
         if p is None:
-            if not offline():
+            if not offline() and can_download():
                 continue  # the backend downloads it into hub_dir() on first use
+            why = "BENCH_OFFLINE is set" if offline() else f"{DOWNLOAD_HOST} cannot be reached from here"
+            source = f" ({HUB_URL}{Path(rel).name})" if rel.startswith("checkpoints/") else ""
             raise MetricUnavailable(
-                f"{Path(rel).name} missing — place it in {hub_dir() / Path(rel).parent} "
-                f"(or set BENCH_WEIGHTS / TORCH_HOME) or run once online")
+                f"{Path(rel).name} missing — place it in {hub_dir() / Path(rel).parent} (or set BENCH_WEIGHTS / "
+                f"TORCH_HOME to a folder holding {rel}) or run once online to fetch it{source}; it cannot be "
+                f"downloaded now: {why}")
         paths.append(p)
     return paths
+
+
+DOWNLOAD_HOST = "download.pytorch.org"
+HUB_URL = f"https://{DOWNLOAD_HOST}/models/"
+
+
+@functools.lru_cache(maxsize=None)
+def can_download(host: str = DOWNLOAD_HOST, timeout_s: float = 3.0) -> bool:
+    """Whether weight downloads can work from here (one connection attempt per process, cached): a file that
+    is absent and cannot be fetched makes its metric unavailable up front, instead of every task failing."""
+    import socket
+
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
 
 
 def sha256_of(rel: str) -> str:

@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# the offline weights and datasets (weights/torch, datasets/kodak, ...): ../shared beside the checkout, or BENCH_SHARED
 SHARED = Path(os.environ.get("BENCH_SHARED", ROOT.parent / "shared"))
+os.environ["BENCH_OFFLINE"] = "1"  # never download in tests, module-scoped fixtures included
 KODAK = SHARED / "datasets" / "kodak"
 CALIB = SHARED / "datasets" / "iqa_calibration" / "tid2013_pyiqa_calibra"
 
 
 def need(path: Path, what: str):
     if not path.exists():
-        pytest.skip(f"{what} not found at {path}: set BENCH_SHARED to the shared folder to run this test")
+        pytest.skip(f"{what} not found at {path}: put the shared data folder (weights/, datasets/) beside the "
+                    "checkout as ../shared, or point BENCH_SHARED at it (README: Data, weights, offline use)")
 
 
 def need_metric(*names: str):
@@ -100,3 +103,17 @@ def _isolate(monkeypatch, tmp_path):
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     if (SHARED / "weights" / "torch").is_dir() and not os.environ.get("TORCH_HOME"):
         monkeypatch.setenv("TORCH_HOME", str(SHARED / "weights" / "torch"))
+
+
+def edited_copy(src: Path, dst: Path, *sql: str) -> Path:
+    """A copy of a run directory whose store had these SQL statements applied (a killed run, a lost image)."""
+    import shutil
+    import sqlite3
+
+    shutil.copytree(src, dst)
+    db = sqlite3.connect(dst / "bench.sqlite")
+    for statement in sql:
+        db.execute(statement)
+    db.commit()
+    db.close()
+    return dst

@@ -3,12 +3,12 @@ not hand-edited numbers) fails naming the cell, an improvement passes and is rep
 exits 2, and serial vs two workers never fails."""
 import json
 import shutil
-import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import edited_copy
 
 from bench.analysis.aggregate import Curve
 from bench.analysis.compare import Side, Tolerances, compare
@@ -132,12 +132,8 @@ def test_unusable_input_exits_2(case, msg, runs, tmp_path, capsys):
         base.mkdir()
         (base / "bench.sqlite").write_bytes(b"\x00" * 4096)
     elif case == "images":
-        base = tmp_path / "fewer"
-        shutil.copytree(runs / "base", base)
-        db = sqlite3.connect(base / "bench.sqlite")
-        db.execute("DELETE FROM run_items WHERE encoding_key IN (SELECT key FROM encodings WHERE image='i2')")
-        db.commit()
-        db.close()
+        base = edited_copy(runs / "base", tmp_path / "fewer",
+                           "DELETE FROM run_items WHERE encoding_key IN (SELECT key FROM encodings WHERE image='i2')")
     else:
         base = tmp_path / "other.json"
         base.write_text(json.dumps({"name": "vtm", "results": {"bpp": [0.1, 0.2, 0.4, 0.8], "psnr": [30, 32, 34, 36]}}))

@@ -10,6 +10,7 @@ import sqlite3
 
 import pandas as pd
 import pytest
+from conftest import edited_copy
 
 from bench.cli import main
 
@@ -115,12 +116,7 @@ def test_a_baseline_cell_absent_from_the_candidate_fails_naming_it(base, tmp_pat
 
 
 def test_a_killed_candidate_run_fails_and_is_not_touched(base, tmp_path, capsys):
-    killed = tmp_path / "killed"
-    shutil.copytree(base / "run", killed)
-    db = sqlite3.connect(killed / "bench.sqlite")
-    db.execute("UPDATE runs SET finished = NULL")
-    db.commit()
-    db.close()
+    killed = edited_copy(base / "run", tmp_path / "killed", "UPDATE runs SET finished = NULL")
     before = digest(killed / "bench.sqlite")
     rc, out, _, doc = gate(capsys, base / "run", killed)
     assert rc == 1 and "did not finish" in out and cells(doc, "incomplete") == ["candidate/(whole run)"]

@@ -3,6 +3,7 @@ provenance, published curves in and out, the per-image DataFrame."""
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import warnings
@@ -226,18 +227,28 @@ def test_latex_booktabs_bold_and_escaped(run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["table", str(r), "--format", "latex", "--metric", "psnr"]) == 0
     tex = capsys.readouterr().out
-    for k in (r"\toprule", r"\midrule", r"\bottomrule", r"\textbf{", r"bpg\_444\_x265\_ycbcr (published)"):
+    for k in (r"\toprule", r"\midrule", r"\bottomrule", r"$\mathbf{", r"bpg\_444\_x265\_ycbcr (published)",
+              r"PSNR BD-rate (\%) $\downarrow$", "bold: best in each column"):
         assert k in tex, k
     assert "bpg_444" not in tex.replace(r"bpg\_444", "")  # every underscore escaped
+    body = tex[:tex.index(r"\end{table}")]
+    assert "Command:" not in body and "% Command: bench run" in tex  # provenance: comments after the float
     doc = tmp_path / "doc.tex"
     doc.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage[utf8]{inputenc}\n"
                    "\\begin{document}\n" + tex + "\\end{document}\n")
     if shutil.which("pdflatex") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must compile the LaTeX table: .ci/run installs texlive-latex-recommended")
         pytest.skip("pdflatex not installed: structure checked, compile not (apt-get install texlive-latex-recommended)")
     res = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
+    # the best cells are bold on the page: the bold math font (Computer Modern Bold Extended) carries glyphs;
+    # nothing else in the table is bold, and with \textbf{$...$} (math digits stay regular) it is not used
+    if shutil.which("pdffonts"):
+        fonts = subprocess.run(["pdffonts", "doc.pdf"], cwd=tmp_path, capture_output=True, text=True).stdout
+        assert "CMBX" in fonts, fonts
 
 
 # -- published curves ---------------------------------------------------------------------------------

@@ -58,7 +58,10 @@ def test_csv_has_one_row_per_codec_and_metric(lb):
 def test_json_is_strict_and_latex_and_html_escape(lb):
     json.loads(T.render(lb, "json", "t"), parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}"))
     tex = T.render(lb, "latex", "T_itle & 50%")
-    assert r"\caption{T\_itle \& 50\%}" in tex and r"\toprule" in tex and tex.count(r"\begin{table}") == 1
+    assert r"\caption{BD-rate (\%) against a (pchip, log rate); bold: best in each column" in tex
+    assert r"\toprule" in tex and tex.count(r"\begin{table}") == 1 and "% Source: T_itle & 50%" in tex
+    assert T.tex_escape("T_itle & 50% {x} #1 $") == r"T\_itle \& 50\% \{x\} \#1 \$"
+    assert r"$\mathbf{-20.6}$" in tex  # the best cell: bold digits
     html = T.render(lb, "html", "a <b> & c")
     assert "a &lt;b&gt; &amp; c" in html and "a published &lt;curve&gt;" in html and "<curve>" not in html
 

@@ -137,10 +137,21 @@ def table_format(fmt: str | None, out: str | None) -> str:
     return fmt
 
 
+# (option, Options field, default): what only a rendered table shows
+RENDER_ONLY = (("--metric", "metrics", None), ("--sort", "sort", None), ("--at-bpp", "at_bpp", ()),
+               ("--at-quality", "at_quality", ()), ("--bd-metric", "bd_metric", False), ("--hull", "hull", False),
+               ("--resamples", "resamples", 1000), ("--seed", "seed", 0))
+
+
 def table(run: StoredRun, fmt: str | None = None, out: str | None = None, **options) -> tuple[str, str | None]:
     """`bench table`: (text, file written or None). Without a format or a file: rewrite the run
     directory's default tables (anchor and method apply) and return the Markdown leaderboard."""
     if fmt is None and not out:
+        ignored = [flag for flag, key, default in RENDER_ONLY if options.get(key, default) not in (default, None)]
+        if ignored:
+            raise BenchError(f"{', '.join(ignored)} shape a rendered table: add --format md (or --out FILE); without "
+                             "them `bench table RUN` rewrites the run's default files, where only --anchor and "
+                             "--bd-method apply")
         return write_outputs(run, anchor=options.get("anchor"), method=options.get("method"), plots=False), None
     from .tables import render
 
@@ -171,8 +182,17 @@ def plot(run: StoredRun, *, anchor=None, metrics=None, out=None, **style) -> lis
     lb = board.leaderboard
     out = Path(out) if out else run.dir
     out.mkdir(parents=True, exist_ok=True)
-    return rd_plots(out, board.curves, board.metrics, anchor=lb.options.anchor, title=run.dataset, levels=lb.levels,
-                    **style)
+    written = rd_plots(out, board.curves, board.metrics, anchor=lb.options.anchor, title=run.dataset, levels=lb.levels,
+                       **style)
+    if out.resolve() == run.dir.resolve():
+        # the run's own figures were redrawn: no other format of the same figure may show something else, and
+        # the default outputs are no longer what `bench run` drew
+        for p in written:
+            for ext in FIGURE_FORMATS:
+                if ext not in formats:
+                    p.with_suffix(f".{ext}").unlink(missing_ok=True)
+        (run.dir / OUTPUTS_STAMP).unlink(missing_ok=True)
+    return written
 
 
 def export(run: StoredRun, fmt: str, out) -> list:

@@ -66,7 +66,7 @@ def realism_plot(stem: Path, pts, ref: float, distortion: str, realism: str) -> 
         fig, ax = plt.subplots(figsize=(4.2, 3.2))
         for c in sorted({p.codec for p in pts}):
             ps = sorted((p for p in pts if p.codec == c), key=lambda p: p.bpp)
-            colour, marker = codec_style(c)
+            colour, marker, _ = codec_style(c)
             ax.plot([p.distortion for p in ps], [p.realism for p in ps], color=colour, lw=0.8, alpha=0.6)
             sc = ax.scatter([p.distortion for p in ps], [p.realism for p in ps], c=[p.bpp for p in ps],
                             cmap="viridis", marker=marker, edgecolors=colour, s=22, label=c, vmin=0,

@@ -16,19 +16,23 @@ from .formats import FIGURE_PRESETS as PRESETS  # inches and points: one column,
 # Okabe-Ito + tab10: distinguishable in print and for colour-blind readers
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
            "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#9467bd", "#d62728", "#2ca02c", "#1f77b4"]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "*", "p", "d", "H", "8"]
+# our curves' own line patterns (the anchor is dashed, published curves dotted: neither pattern is here)
+DASHES = ["-", (0, (7, 2)), (0, (5, 1.5, 1, 1.5)), (0, (9, 2, 2, 2)), (0, (4, 1, 1, 1, 1, 1)), (0, (12, 3))]
 
 
-# the codecs we ship get distinct colours once and for all; any other id is hashed into the palette
-FIXED = {"jpeg2000": 0, "hevc-intra-444": 1, "jpeg": 6, "webp": 12, "avif": 2, "jpegxl": 4, "mozjpeg": 9,
-         "hevc-intra-420": 3, "dpc": 13, "mse-hyperprior": 5, "msssim-hyperprior": 14, "bpg-444": 8, "bpg-420": 10}
+# the codecs we ship get distinct (colour, marker, line) once and for all, so that every one of them is told
+# apart in greyscale too; any other id is hashed into the palette, markers and lines
+FIXED = {"jpeg2000": (0, 0), "hevc-intra-444": (1, 1), "jpeg": (6, 2), "webp": (12, 3), "avif": (2, 4),
+         "jpegxl": (4, 5), "mozjpeg": (9, 6), "hevc-intra-420": (3, 7), "dpc": (13, 8), "mse-hyperprior": (5, 9),
+         "msssim-hyperprior": (14, 10), "bpg-444": (8, 11), "bpg-420": (10, 12)}
 
 
-def codec_style(codec: str) -> tuple[str, str]:
-    """(colour, marker) from the codec id alone: the same in every figure, whatever else is shown."""
+def codec_style(codec: str) -> tuple[str, str, object]:
+    """(colour, marker, line pattern) from the codec id alone: the same in every figure, whatever else is shown."""
     h = int(hashlib.sha1(codec.encode()).hexdigest(), 16)
-    colour = PALETTE[FIXED[codec]] if codec in FIXED else PALETTE[h % len(PALETTE)]
-    return colour, MARKERS[(FIXED.get(codec, h // len(PALETTE))) % len(MARKERS)]
+    colour, mark = FIXED.get(codec, (h % len(PALETTE), (h // len(PALETTE)) % len(MARKERS)))
+    return PALETTE[colour], MARKERS[mark], DASHES[(mark if codec in FIXED else h // 7) % len(DASHES)]
 
 
 def msssim_db(v):
@@ -67,9 +71,9 @@ def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bo
         cv = cvs.get((c, metric))
         if cv is None or not cv.bpp:
             continue
-        colour, marker = codec_style(c)
+        colour, marker, dashes = codec_style(c)
         tag = " (anchor)" if c == anchor else (" (published)" if cv.source else "")
-        ax.plot(cv.bpp, f(cv.value), color=colour, marker=marker, ls=":" if cv.source else ("--" if c == anchor else "-"),
+        ax.plot(cv.bpp, f(cv.value), color=colour, marker=marker, ls=":" if cv.source else ("--" if c == anchor else dashes),
                 lw=1.8 if c == anchor else 1.2, mfc="none" if cv.source else colour, label=c + tag)
         n += 1
         if spread and cv.image_value is not None:
@@ -129,7 +133,9 @@ def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | Non
             figs = []
             for m in metric_names:
                 fig, ax = plt.subplots(figsize=(w, h))
-                _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread, levels)
+                if not _draw(ax, cvs, m, anchor, msssim_in_db, log_rate, spread, levels):
+                    plt.close(fig)  # no curve of this metric: no empty figure
+                    continue
                 if title and preset in ("default", "slides"):
                     ax.set_title(f"{title}: {metric_table.get(m).label}")
                 ax.legend(frameon=False)

@@ -15,6 +15,8 @@ from pathlib import Path
 from ..errors import BenchError, NothingComputed
 from ..store import Store
 
+FEW_IMAGES = 10  # below this many images, bootstrap intervals are flagged as indicative
+
 
 @dataclass
 class Board:
@@ -209,6 +211,10 @@ class StoredRun:
         dropped = sum(cv.dropped for cv in ranked.values())
         if dropped:
             lb.notes.append(f"Incomplete rate points dropped from curves: {dropped} (see failures).")
+        n_images = prov["dataset"]["images"]
+        if lb.options.resamples > 0 and 1 < n_images < FEW_IMAGES:
+            lb.notes.append(f"Intervals rest on {n_images} images: a bootstrap over fewer than ~{FEW_IMAGES} images "
+                            "has few distinct draws and understates the uncertainty; read them as indicative.")
         if prov["failures"]:
             lb.notes.append(f"Failures recorded in this run: {prov['failures']} (`failures` table of bench.sqlite).")
         title = f"percept-bench: {man['dataset']} ({prov['dataset']['images']} images), anchor {options['anchor']}"

@@ -15,12 +15,14 @@ from ..analysis.leaderboard import RESAMPLED, Leaderboard
 
 
 # -- cell text -----------------------------------------------------------------------------------
-def _num(v: float, kind: str) -> str:
+def _num(v: float, kind: str, unit: str = "") -> str:
     if kind == "bpp_at":
         return f"{v:.3f}"
     if kind == "bd_rate":
         return f"{v:+.1f}"
-    return f"{v:+.3g}" if kind == "bd_metric" else f"{v:.4g}"
+    if kind == "bd_metric":
+        return f"{v:+.3g}"
+    return f"{v:.2f}" if unit == "dB" else f"{v:.4g}"  # one precision per column: dB to 0.01
 
 
 def _best(lb: Leaderboard) -> dict:
@@ -38,14 +40,15 @@ def _parts(lb: Leaderboard, codec: str, col) -> tuple[str, str, str]:
     cell = lb.cells[(codec, col.key)]
     if cell.value is None:
         return "n/a", "", cell.message
-    ci = f"[{_num(cell.ci[0], col.kind)}, {_num(cell.ci[1], col.kind)}]" if cell.ci and cell.message != "anchor" else ""
+    ci = f"[{_num(cell.ci[0], col.kind, col.unit)}, {_num(cell.ci[1], col.kind, col.unit)}]" \
+        if cell.ci and cell.message != "anchor" else ""
     if cell.delta is not None:
         ci += f" Δ {cell.delta:+.3g} [{cell.delta_ci[0]:+.3g}, {cell.delta_ci[1]:+.3g}]"
     rem = []
     if cell.overlap_fraction is not None:
         rem.append(f"ov {100 * cell.overlap_fraction:.0f}%")
     rem += cell.flags
-    return _num(cell.value, col.kind), ci, ", ".join(rem)
+    return _num(cell.value, col.kind, col.unit), ci, ", ".join(rem)
 
 
 def _header(col) -> str:
@@ -128,7 +131,7 @@ def markdown(lb: Leaderboard, title: str) -> str:
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
         "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "↓": r"$\downarrow$", "↑": r"$\uparrow$",
-        "†": r"$^\dagger$", "–": "--", "→": r"$\to$", "…": r"\ldots{}", "[": "[", "]": "]"}
+        "†": r"$^\dagger$", "Δ": r"$\Delta$", "–": "--", "→": r"$\to$", "…": r"\ldots{}", "[": "[", "]": "]"}
 
 
 def tex_escape(s: str) -> str:
@@ -137,19 +140,22 @@ def tex_escape(s: str) -> str:
 
 
 def latex(lb: Leaderboard, title: str) -> str:
-    """A booktabs table; needs only \\usepackage{booktabs}."""
+    """A booktabs table ready for a paper (needs only \\usepackage{booktabs}; compiles under pdflatex): a
+    caption that says what the numbers are, metric names as papers print them, the best cell per column
+    in bold digits, notes under the table; the provenance as LaTeX comments after the float."""
     spec = "ll" + "r" * len(lb.columns)
-    out = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(title)}}}",
+    out = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(_tex_caption(lb, title))}}}",
            rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-           "codec & bpp & " + " & ".join(tex_escape(_header(c)) for c in lb.columns) + r" \\", r"\midrule"]
+           "Codec & bpp & " + " & ".join(_tex_header(c) for c in lb.columns) + r" \\", r"\midrule"]
     for label, rng, parts in _grid(lb):
         cells = []
         for num, ci, rem, best in parts:
             if num == "n/a":
                 cells.append(r"\textit{n/a}")
                 continue
-            t = rf"\textbf{{${num}$}}" if best else f"${num}$"
-            t += rf" {{\scriptsize ${ci}$}}" if ci else ""
+            t = rf"$\mathbf{{{num}}}$" if best else f"${num}$"  # \mathbf: digits in math mode are bold only so
+            if ci:
+                t += r" {\scriptsize $" + ci.replace("Δ", r"\Delta\,") + "$}"
             t += r"$^*$" if ("extrapolated" in rem or "hull" in rem) else ""
             cells.append(t)
         out.append(f"{tex_escape(label)} & {tex_escape(rng)} & " + " & ".join(cells) + r" \\")
@@ -159,9 +165,30 @@ def latex(lb: Leaderboard, title: str) -> str:
                                                       if lb.cells[(r, c.key)].value is None}))]
     out += [tex_escape(n.replace("`", "")) + r"\par" for n in notes if n and n != "n/a: "]
     out.append(r"$^*$ extrapolated beyond the measured rates, or points dropped by --hull.\par")
-    out += [tex_escape(p) + r"\par" for p in provenance_lines(lb.provenance)]
     out += [r"\end{minipage}", r"\end{table}"]
+    out += ["% " + line.replace("\n", " ") for line in [f"Source: {title}"] + provenance_lines(lb.provenance)]
     return "\n".join(out) + "\n"
+
+
+def _tex_header(col) -> str:
+    """A column head as a paper prints it: the metric's display name (PSNR, MS-SSIM), its unit, the arrow."""
+    name = metric_table.get(col.metric).label
+    label = col.label.replace(col.metric, name, 1)
+    nr = r"$^\dagger$" if metric_table.get(col.metric).kind == "nr" else ""
+    unit = f" ({tex_escape(col.unit)})" if col.unit else ""
+    return f"{tex_escape(label)}{nr}{unit} " + (r"$\downarrow$" if col.lower_is_better else r"$\uparrow$")
+
+
+def _tex_caption(lb: Leaderboard, title: str) -> str:
+    """What the table's numbers are, in a sentence (the run's title stays in the comments below)."""
+    o, p = lb.options, lb.provenance.get("dataset", {})
+    kinds = dict.fromkeys(c.kind for c in lb.columns)
+    what = {"bd_rate": "BD-rate (%)", "bd_metric": "BD-metric", "at_bpp": "quality at fixed rates",
+            "bpp_at": "rate at fixed quality"}
+    on = f" on {p['id']} ({p['images']} images)" if p.get("id") else ""
+    ci = "; brackets: 95 % bootstrap intervals over images" if o.resamples > 0 else ""
+    return (f"{', '.join(what[k] for k in kinds)} against {o.anchor}{on} ({o.method}, log rate); bold: best in "
+            f"each column{ci}.")
 
 
 def html_table(lb: Leaderboard, title: str) -> str:
