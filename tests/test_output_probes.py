@@ -239,3 +239,22 @@ def test_an_excel_bom_is_read(tmp_path, astronaut, capsys):
     (tmp_path / "ratings.csv").write_text("ref,dist,score\na0.png,a1.png,3\na0.png,a2.png,2\n")
     rc, _, err = bench(capsys, "validate-metrics", tmp_path / "set.toml", "--metric", "psnr")
     assert rc == 2 and "agreement needs at least 5" in err
+
+
+def test_a_cuda_request_without_a_gpu_is_a_setting_to_fix(three_crops, tmp_path, monkeypatch, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    monkeypatch.setenv("BENCH_DEVICE", "cuda")
+    img = three_crops / "i0.png"
+    rc, _, err = bench(capsys, "score", img, img, "--metric", "lpips")
+    assert rc == 2 and "torch sees no CUDA device" in err
+    rc, _, err = bench(capsys, "run", "--dataset", three_crops, "--codec", "jpeg", "--metric", "lpips", "--out",
+                       tmp_path / "r")
+    assert rc == 2 and "torch sees no CUDA device" in err and not (tmp_path / "r").exists()
+
+
+def test_compare_without_intervals(made, capsys):
+    rc, out, _ = bench(capsys, "compare", made, made, "--resamples", "0")
+    assert rc == 0 and out.startswith("bench compare: PASS")

@@ -253,7 +253,8 @@ def _cell(a, t, tol: Tolerances, resamples: int, seed: int) -> Result:
         r.message = (f"the candidate lacks {len(r.missing_points)} of the baseline's {len(a.bpp)} rate point(s) "
                      f"({', '.join(map(str, r.missing_points))}); BD-rate on the {len(ia)} shared")
         r.reasons.append(r.message)
-    paired = a.image_value is not None and t.image_value is not None and a.images == t.images
+    # resamples 0: no intervals, the verdict rests on the tolerances alone
+    paired = a.image_value is not None and t.image_value is not None and a.images == t.images and resamples > 0
     w = bootstrap.draws(len(a.images), resamples, seed) if paired else None
     _bd(r, a, t, ia, it, hib, paired, w)
     _points(r, a, t, ia, it, hib, paired, w, tol)

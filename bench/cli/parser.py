@@ -121,9 +121,10 @@ def _run(r):
     r.add_argument("--task-timeout", type=number("--task-timeout", 0),
                    help="seconds before one task is stopped and recorded as failed")
     r.add_argument("--no-progress", action="store_true")
-    r.add_argument("--device", default="auto",
+    r.add_argument("--device",
                    help="where metric networks run (LPIPS, DISTS, FID features, pyiqa): auto (CUDA when torch sees "
-                        "one), cpu, cuda, cuda:N; learned codecs always code on the CPU (env BENCH_DEVICE)")
+                        "one), cpu, cuda, cuda:N; learned codecs always code on the CPU (default: env BENCH_DEVICE, "
+                        "else auto)")
     r.add_argument("--batch", type=whole("--batch", 1), metavar="N",
                    help="tasks per worker call, their LPIPS/DISTS scored in one forward pass per image shape "
                         "(default: 8 when those networks run on a GPU, else 1: on a CPU batching is slower)")

@@ -248,6 +248,10 @@ def score_files(paths: list, metric_names: list | None = None, no_ref: bool = Fa
     if bad:
         raise BenchError(f"{', '.join(bad)}: wrong kind for this mode; full-reference metrics need REF DIST, "
                          "no-reference ones --no-ref IMG")
+    if any(on_device(get(m)) for m in chosen):
+        from ..devices import device
+
+        device()  # a device that is not there is a setting to fix (exit 2), not a failed score
     out, notes = {}, {}
     for m in chosen:
         try:

@@ -40,7 +40,7 @@ class RunConfig:
     command: str = ""
     keep_recon: bool = False  # also write every reconstruction as a PNG under recon/
     batch: int | None = None  # tasks per worker call, LPIPS/DISTS batched across them (None: 8 on a GPU, else 1)
-    device: str | None = None  # where metric networks run (auto, cpu, cuda[:N]); None: as BENCH_DEVICE says
+    device: str | None = None  # where metric networks run (auto, cpu, cuda[:N]); None: BENCH_DEVICE, else auto
 
 
 @dataclass
@@ -124,9 +124,11 @@ def select(cfg: RunConfig):
 
 def run(cfg: RunConfig) -> RunSummary:
     """Run the grid of a run configuration into its store (resuming what the store already holds)."""
-    from ..devices import requesting
+    import os
 
-    with requesting(cfg.device):
+    from ..devices import ENV, requesting
+
+    with requesting(cfg.device or os.environ.get(ENV) or "auto"):  # the option, else the environment, else auto
         return _run(cfg)
 
 
