@@ -192,3 +192,36 @@ def test_a_metric_without_curves_writes_no_figure_and_redrawn_figures_leave_no_s
     assert (r / "rd_psnr.pdf").is_file()
     assert main(["plot", str(r), "--preset", "slides", "--format", "png"]) == 0
     assert (r / "rd_psnr.png").is_file() and not (r / "rd_psnr.pdf").exists()
+
+
+def test_a_three_metric_grid_has_no_empty_panel_and_log_ticks_do_not_overlap(run, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bench.report.plots import _rc
+
+    cvs = _curves(run)
+    with plt.rc_context(_rc(14)):  # the slides preset font
+        fig, axes = plt.subplots(1, 3, figsize=(8.0, 4.5))
+        for ax, m in zip(axes, ["psnr", "ms-ssim", "psnr"]):
+            _draw(ax, cvs, m, "jpeg2000", False, True, False)
+        fig.tight_layout()
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in axes:
+            lo, hi = ax.get_xlim()
+            boxes = sorted((t.get_window_extent(renderer) for x, t in zip(ax.get_xticks(), ax.get_xticklabels())
+                            if t.get_text() and lo <= x <= hi), key=lambda b: b.x0)
+            assert ax.get_xlim()[0] > 0  # a log-rate axis clipped for a published curve starts above 0
+            assert len(boxes) >= 2 and all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
+        plt.close(fig)
+    from PIL import Image as PILImage
+
+    from bench.report.plots import rd_plots
+
+    (p3,) = rd_plots(tmp_path / "three", _curves(run), ["psnr", "ms-ssim", "psnr"], anchor="jpeg2000", grid=True,
+                     formats=("png",)) if (tmp_path / "three").mkdir() is None else ()
+    w3, h3 = PILImage.open(p3).size
+    assert w3 > h3  # three panels in one row, not a 2 x 2 grid (taller than wide) with an empty corner

@@ -115,10 +115,13 @@ def cmd_plot(args):
     from ..report.outputs import plot
 
     formats = [f for spec in (args.format or ["png,pdf"]) for f in spec.split(",") if f]
+    from ..report.plots import text_font
+
     for p in plot(_open(args), anchor=args.anchor, metrics=args.metric, preset=args.preset, formats=formats,
                   grid=args.grid, msssim_in_db=args.msssim_db, log_rate=args.log_rate, spread=args.spread,
                   out=args.out):
         print(p)
+    print(f"text font: {text_font()}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -83,16 +83,31 @@ def _draw(ax, cvs: dict, metric: str, anchor: str | None, db: bool, log_rate: bo
     if ours and any(cv.source for (c, m), cv in cvs.items() if m == metric):
         # a published curve does not stretch the axes past our rates
         right = max(ours) * 1.15
-        ax.set_xlim(left=None if log_rate else 0, right=right)
+        ax.set_xlim(left=min(ours) / 1.15 if log_rate else 0, right=right)  # a log axis has no 0
         ys = [y for (c, m), cv in cvs.items() if m == metric for b, y in zip(cv.bpp, f(cv.value)) if b <= right]
         ys += [levels[metric][1]] if levels and metric in levels and metric_table.get(metric).kind != "fr" else []
         pad = 0.05 * (max(ys) - min(ys) or 1)
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
     if log_rate:
+        import matplotlib
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
         ax.set_xscale("log")
+        # labelled ticks at 1, 2, 5 x 10^k, or 1, 3 x 10^k at slide font sizes (labels on every minor tick overlap)
+        large = float(matplotlib.rcParams["xtick.labelsize"]) >= 12
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0) if large else (1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("Rate [bpp]")
     ax.set_ylabel(axis_label(metric, db))
     return n
+
+
+def text_font() -> str:
+    """The serif font matplotlib will set text in: CMU Serif when installed, else DejaVu Serif."""
+    from matplotlib import font_manager
+
+    return "CMU Serif" if any(f.name == "CMU Serif" for f in font_manager.fontManager.ttflist) else "DejaVu Serif"
 
 
 def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | None, title: str | None = None,
@@ -111,7 +126,7 @@ def rd_plots(out: Path, cvs: dict, metric_names: list[str], *, anchor: str | Non
         if grid:
             n = len(metric_names)
             # wide presets: one row up to four panels, then two rows
-            cols = (n if n <= 4 else math.ceil(n / 2)) if preset in ("paper-wide", "slides") or n <= 2 else 2
+            cols = (n if n <= 4 else math.ceil(n / 2)) if preset in ("paper-wide", "slides") or n <= 3 else 2
             rows = math.ceil(n / cols)
             fig, axes = plt.subplots(rows, cols, figsize=(w if preset != "paper" else 3.5 * min(cols, 2),
                                                          h * rows * (0.9 if cols > 1 else 1)), squeeze=False)
