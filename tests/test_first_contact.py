@@ -70,3 +70,20 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0 and capsys.readouterr().out.startswith("percept-bench ")
+
+
+def test_a_ladder_on_the_command_line(tmp_path, three_crops, capsys):
+    import json
+    import sqlite3
+
+    out = tmp_path / "r"
+    assert main(["run", "--dataset", str(three_crops), "--codec", "jpeg", "--codec", "webp", "--metric", "psnr",
+                 "--points", "30,60,90", "--out", str(out), "--no-progress", "--anchor", "jpeg"]) == 0
+    capsys.readouterr()
+    db = sqlite3.connect(out / "bench.sqlite")
+    assert sorted({r[0] for r in db.execute("SELECT point FROM encodings WHERE codec='jpeg'")}) == ["30", "60", "90"]
+    man = json.loads(db.execute("SELECT manifest FROM runs").fetchone()[0])
+    assert man["ladder_override"] == [30.0, 60.0, 90.0] and man["codec_cards"]["webp"]["ladder"]["points"] == [30, 60, 90]
+    assert main(["run", "--dataset", str(three_crops), "--codec", "jpeg", "--points", "30,x", "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "--points '30,x': give distinct comma-separated numbers" in capsys.readouterr().err

@@ -32,7 +32,7 @@ def cmd_run(args):
                       anchor=args.anchor, out=args.out, data_dir=args.data_dir, images=args.image or [],
                       bd_method=args.bd_method, progress=not args.no_progress, command=args.command_line,
                       workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout,
-                      keep_recon=args.keep_recon, batch=args.batch, device=args.device))
+                      keep_recon=args.keep_recon, batch=args.batch, device=args.device, points=args.points))
     after_run(s)
     if s.leaderboard:
         print(s.leaderboard)

@@ -75,6 +75,17 @@ def floats(text: str) -> tuple:
     return values
 
 
+def points_list(text: str) -> list:
+    """'10,20,40' -> [10.0, 20.0, 40.0]: the value of --points (finite numbers, no repeats)."""
+    try:
+        values = [float(x) for x in text.split(",")]
+    except ValueError:
+        values = [math.nan]
+    if not values or not all(math.isfinite(v) for v in values) or len(set(values)) != len(values):
+        raise BenchError(f"--points {text!r}: give distinct comma-separated numbers, e.g. 10,20,40,80")
+    return values
+
+
 def metric_value(text: str) -> tuple:
     """'psnr=32' -> ('psnr', 32.0): the value of --at-quality."""
     m, sep, v = text.partition("=")
@@ -114,6 +125,9 @@ def _run(r):
     add(r, "out", default="bench-out", help="output directory (store and reports)")
     add(r, "data-dir")
     r.add_argument("--image", action="append", help="only these images of the dataset (repeatable)")
+    r.add_argument("--points", type=points_list, metavar="P1,P2,...",
+                   help="the rate points (quality, QP, ...) of every codec of the run instead of its card's ladder, "
+                        "e.g. 10,20,40,80 (recorded in the manifest)")
     r.add_argument("--bd-method", default="pchip", choices=BD_METHODS)
     r.add_argument("--workers", type=whole("--workers", 1), default=1,
                    help="worker processes (torch threads split between them)")

@@ -41,6 +41,7 @@ class RunConfig:
     keep_recon: bool = False  # also write every reconstruction as a PNG under recon/
     batch: int | None = None  # tasks per worker call, LPIPS/DISTS batched across them (None: 8 on a GPU, else 1)
     device: str | None = None  # where metric networks run (auto, cpu, cuda[:N]); None: BENCH_DEVICE, else auto
+    points: list | None = None  # a ladder for every codec of the run instead of its card's (as CompressAI's -q)
 
 
 @dataclass
@@ -164,12 +165,13 @@ def _run(cfg: RunConfig) -> RunSummary:
         check_scheduler(cfg.scheduler)
     store = Store(cfg.out)
     store.clean_stale_tmp()
-    manifest = _manifest(cfg, ds, codecs, metric_names, anchor, skipped, on_device, batch)
+    ladders = {c: ladder(c, cfg.points) for c in codecs}
+    manifest = _manifest(cfg, ds, codecs, metric_names, anchor, skipped, on_device, batch, ladders)
     run_id = store.start_run(manifest["command"], manifest)
     summary = RunSummary(run_id, Path(cfg.out), skipped=skipped)
     try:
         gt = (detection.ground_truth(ds), manifest["annotations"]["version"]) if manifest["annotations"] else None
-        _grid(store, ds, codecs, fr_nr, run_id, summary, cfg.progress, extractors, workers=cfg.workers,
+        _grid(store, ds, ladders, fr_nr, run_id, summary, cfg.progress, extractors, workers=cfg.workers,
               scheduler=cfg.scheduler, timeout=cfg.task_timeout, ground_truth=gt, keep_recon=cfg.keep_recon,
               batch=batch)
         if set_metrics:
@@ -182,7 +184,20 @@ def _run(cfg: RunConfig) -> RunSummary:
     return summary
 
 
-def _manifest(cfg: RunConfig, ds, codecs, metric_names, anchor, skipped, on_device, batch) -> dict:
+def ladder(codec_id: str, points=None) -> list:
+    """The rate points a run encodes with a codec: its card's ladder, or `points` (--points) when given, which
+    needs a card whose ladder is numeric (a quality, a QP), not named checkpoints."""
+    card_ladder = task.codec(codec_id).ladder
+    if not points:
+        return card_ladder
+    if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in card_ladder):
+        raise BenchError(f"--points: codec {codec_id}'s ladder is named points ({', '.join(map(str, card_ladder[:3]))}, "
+                         "...), not numbers; run it on its own card's ladder")
+    return [int(p) if float(p).is_integer() and all(isinstance(q, int) for q in card_ladder) else float(p)
+            for p in points]
+
+
+def _manifest(cfg: RunConfig, ds, codecs, metric_names, anchor, skipped, on_device, batch, ladders) -> dict:
     """What the run's numbers depend on: dataset files, codec cards and versions, metric versions,
     packages, host, command, the device and batch the run used."""
     from ..devices import requested
@@ -195,7 +210,8 @@ def _manifest(cfg: RunConfig, ds, codecs, metric_names, anchor, skipped, on_devi
         "anchor": anchor, "bd_method": cfg.bd_method, "skipped": skipped,
         "metric_versions": {m: metric_table.version_key(m) for m in metric_names},
         "codec_versions": {c: "/".join(task.codec_identity(c)) for c in codecs},
-        "codec_cards": {c: task.codec(c).card for c in codecs},
+        "codec_cards": {c: _card_with(task.codec(c).card, ladders[c]) for c in codecs},
+        "ladder_override": list(cfg.points) if cfg.points else None,
         "metric_provenance": metric_table.provenance(metric_names), "git_commit": git_commit(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "packages": versions(), "host": platform.node(), "platform": platform.platform(),
@@ -207,16 +223,23 @@ def _manifest(cfg: RunConfig, ds, codecs, metric_names, anchor, skipped, on_devi
     }
 
 
+def _card_with(card: dict, points: list) -> dict:
+    """The card as the run used it (its ladder replaced by --points when given)."""
+    if points == card.get("ladder", {}).get("points"):
+        return card
+    return {**card, "ladder": {**card.get("ladder", {}), "points": points, "from": "--points"}}
+
+
 GPU_BATCH = 8  # tasks per worker call when LPIPS/DISTS run on a GPU (Kodak: 8 x 768 x 512 in one pass)
 
 
-def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors=None, *, workers=1,
+def _grid(store, ds, ladders, metric_names, run_id, summary, progress, extractors=None, *, workers=1,
           scheduler=None, timeout=None, ground_truth=None, keep_recon=False, batch=1):
     from . import executors
     from .progress import Progress
 
     extractors = extractors or {}
-    n_points = sum(len(task.codec(c).ladder) for c in codecs)
+    n_points = sum(len(points) for points in ladders.values())
     bar = Progress(len(ds.files) * n_points, enabled=progress)
 
     def jobs():
@@ -239,8 +262,8 @@ def _grid(store, ds, codecs, metric_names, run_id, summary, progress, extractors
                     from ..metrics.sets import features
 
                     store.put_features(f"image:{img.sha256}", ext, ver, features(img.pixels, ext))
-            for c in codecs:
-                for idx, point in enumerate(task.codec(c).ladder):
+            for c, points in ladders.items():
+                for idx, point in enumerate(points):
                     summary.tasks += 1
                     job = _plan(store, img, c, idx, point, metric_names, run_id, summary, extractors, keep_recon)
                     if job is None:
