@@ -87,3 +87,50 @@ def test_a_ladder_on_the_command_line(tmp_path, three_crops, capsys):
     assert main(["run", "--dataset", str(three_crops), "--codec", "jpeg", "--points", "30,x", "--out",
                  str(tmp_path / "x")]) == 2
     assert "--points '30,x': give distinct comma-separated numbers" in capsys.readouterr().err
+
+
+def test_score_two_folders_pairs_by_name(tmp_path, three_crops, capsys):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from bench.metrics.classic import psnr
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    want = {}
+    for p in sorted(three_crops.iterdir()):
+        ref = np.asarray(Image.open(p).convert("RGB"))
+        Image.open(p).convert("RGB").save(dist / f"{p.stem}.jpg", quality=40)
+        want[p.stem] = psnr(ref, np.asarray(Image.open(dist / f"{p.stem}.jpg").convert("RGB")))
+    assert main(["score", str(three_crops), str(dist), "--metric", "psnr", "--metric", "ssim", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {k: v["psnr"] for k, v in doc["images"].items()} == pytest.approx(want)
+    assert doc["mean"]["psnr"] == pytest.approx(sum(want.values()) / 3)
+    assert main(["score", str(three_crops), str(dist), "--metric", "psnr"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "image,psnr" and lines[-1].startswith("mean,") and len(lines) == 5
+    (dist / "extra.png").write_bytes((dist / "i0.jpg").read_bytes())
+    assert main(["score", str(three_crops), str(dist), "--metric", "psnr"]) == 2
+    assert "no reference in" in capsys.readouterr().err
+
+
+def test_encode_and_decode_times_as_table_columns(tmp_path, three_crops, capsys):
+    import csv
+    import io
+    import sqlite3
+
+    out = tmp_path / "r"
+    assert main(["run", "--dataset", str(three_crops), "--codec", "jpeg", "--codec", "jpeg2000", "--metric", "psnr",
+                 "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["table", str(out), "--format", "csv", "--times"]) == 0
+    rows = {r["codec"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    db = sqlite3.connect(out / "bench.sqlite")
+    for codec in ("jpeg", "jpeg2000"):
+        enc, dec = db.execute("SELECT avg(encode_s), avg(decode_s) FROM encodings WHERE codec=?", (codec,)).fetchone()
+        assert float(rows[codec]["encode_s_per_image"]) == pytest.approx(enc, rel=1e-5)
+        assert float(rows[codec]["decode_s_per_image"]) == pytest.approx(dec, rel=1e-5)
+    assert main(["table", str(out), "--format", "md", "--times"]) == 0
+    assert "| encode s/image | decode s/image |" in capsys.readouterr().out

@@ -27,6 +27,7 @@ class Options:
     resamples: int = bootstrap.DEFAULT_RESAMPLES
     seed: int = bootstrap.DEFAULT_SEED
     sort: str | None = None  # a metric: rows by its BD-rate, best first
+    times: bool = False  # encode / decode seconds per image as columns (the store's per-image timings)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Leaderboard:
     provenance: dict = field(default_factory=dict)
     levels: dict = field(default_factory=dict)  # metric -> (codec, value) of one-point reference codecs
     all_curves: dict = field(default_factory=dict)  # every curve, reference levels included
+    times: dict = field(default_factory=dict)  # codec -> (mean encode s, mean decode s) per image, when asked
 
     def row_label(self, codec: str) -> str:
         """The codec's row label, tagged anchor and/or published."""

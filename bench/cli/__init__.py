@@ -72,7 +72,7 @@ def cmd_table(args):
     text, written = table(_open(args), args.format, args.out, anchor=args.anchor, method=args.bd_method,
                           metrics=args.metric, bd_metric=args.bd_metric, at_bpp=args.at_bpp,
                           at_quality=tuple(args.at_quality or ()), hull=args.hull, resamples=args.resamples,
-                          seed=args.seed, sort=args.sort)
+                          seed=args.seed, sort=args.sort, times=args.times)
     print(text, end="" if (written or args.format) else "\n")
     return EXIT_OK
 
@@ -185,21 +185,45 @@ def cmd_train(args):
 
 
 def cmd_score(args):
-    """Score one image pair (or one image with no-reference metrics)."""
+    """Score one image pair, one image (no-reference), or two folders paired by file name."""
     from .. import metrics as metric_table
+    from ..metrics.pairs import score_files, score_folders
 
-    out, notes = metric_table.score_files(args.images, args.metric, no_ref=args.no_ref)
+    folders = len(args.images) == 2 and all(os.path.isdir(p) for p in args.images) and not args.no_ref
+    if folders:
+        per_image, notes = score_folders(*args.images, args.metric)
+    else:
+        scores, notes = score_files(args.images, args.metric, no_ref=args.no_ref)
+        per_image = {"": scores}
     for m, why in notes.items():
         print(f"{m}: {why}", file=sys.stderr)
+    names = list(next(iter(per_image.values())))
+    means = {m: _mean([s[m] for s in per_image.values()]) for m in names}
     if args.json:  # strict JSON: a non-finite score (PSNR of identical images) is null plus a note
-        notes.update({m: f"{v:+}" for m, v in out.items() if v is not None and not math.isfinite(v)})
-        print(json.dumps({**{m: v if v is None or math.isfinite(v) else None for m, v in out.items()},
-                          **({"notes": notes} if notes else {})}, allow_nan=False))
+        notes.update({f"{k}/{m}".strip("/"): f"{v:+}" for k, s in per_image.items() for m, v in s.items()
+                      if v is not None and not math.isfinite(v)})
+        doc = ({"images": {k: _finite(s) for k, s in per_image.items()}, "mean": _finite(means)} if folders
+               else _finite(per_image[""]))
+        print(json.dumps({**doc, **({"notes": notes} if notes else {})}, allow_nan=False))
+    elif folders:
+        print("image," + ",".join(names))
+        for k, s in [*per_image.items(), ("mean", means)]:
+            print(f"{k}," + ",".join("" if v is None else f"{v:.6g}" for v in s.values()))
     else:
-        for m, v in out.items():
+        for m, v in per_image[""].items():
             arrow = "higher" if metric_table.get(m).higher_is_better else "lower"
             print(f"{m:14s} {'n/a' if v is None else f'{v:.6g}':>12s}   ({arrow} is better)")
-    return EXIT_OK if all(v is not None for v in out.values()) else EXIT_FAILURES
+    ok = all(v is not None for s in per_image.values() for v in s.values())
+    return EXIT_OK if ok else EXIT_FAILURES
+
+
+def _finite(scores: dict) -> dict:
+    return {m: v if v is None or math.isfinite(v) else None for m, v in scores.items()}
+
+
+def _mean(values: list):
+    good = [v for v in values if v is not None]
+    return sum(good) / len(good) if good and len(good) == len(values) else None
 
 
 def cmd_weights(args):

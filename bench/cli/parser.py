@@ -169,6 +169,7 @@ def _table(t):
     t.add_argument("--at-quality", type=metric_value, action="append", metavar="METRIC=VALUE",
                    help="add the bpp at which a codec reaches this quality (repeatable)")
     t.add_argument("--hull", action="store_true", help="keep only the convex hull of each curve's points")
+    t.add_argument("--times", action="store_true", help="add encode and decode seconds per image (as stored)")
     add(t, "resamples", "seed")
 
 
@@ -263,7 +264,8 @@ def _export(ex):
 
 
 def _score(sc):
-    sc.add_argument("images", nargs="+", help="REF DIST, or IMG with --no-ref")
+    sc.add_argument("images", nargs="+", help="REF DIST (two images, or two folders paired by file name), or IMG "
+                                              "with --no-ref")
     add(sc, "metric")
     sc.add_argument("--no-ref", action="store_true", help="no-reference metrics on one image")
     add(sc, "json")
@@ -322,7 +324,7 @@ VERBS = {
     "compare": ("the regression gate: compare a candidate run with a baseline (exit 0 within tolerance, "
                 "1 regression, 2 unusable input)", _compare),
     "export": ("write a run's curves or per-image records in other formats", _export),
-    "score": ("score one reference/distorted pair (or one image with --no-ref)", _score),
+    "score": ("score one reference/distorted pair, two folders paired by name, or one image with --no-ref", _score),
     "match": ("find the rate point of a codec nearest a target bpp or metric value", _match),
     "weights": ("where each metric's weight files were found, and whether they verify", _weights),
     "train": ("train or fine-tune a learned codec (mse, msssim or dpc objective)", _train),

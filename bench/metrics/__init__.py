@@ -227,35 +227,3 @@ def provenance(names) -> dict:
                   "weights": {w: weights.sha256_of(w) for w in m.weights}}
     return out
 
-
-def score_files(paths: list, metric_names: list | None = None, no_ref: bool = False) -> tuple[dict, dict]:
-    """`bench score`: ({metric: value or None}, {metric: why it has no value}) for REF DIST image
-    files, or one image's no-reference metrics with `no_ref` (default metrics when none are named)."""
-    from .. import weights
-    from ..images import read_image
-
-    weights.configure()
-    if no_ref:
-        dist, ref = read_image(paths[0]).pixels, None
-        chosen = metric_names or [m for m in names("nr") if availability(m)[0]]
-        bad = [m for m in chosen if get(m).kind != "nr"]
-    else:
-        if len(paths) != 2:
-            raise BenchError("bench score REF DIST: give a reference and a distorted image (or --no-ref IMG)")
-        ref, dist = (read_image(p).pixels for p in paths)
-        chosen = metric_names or ["psnr", "ssim", "ms-ssim", "lpips", "dists"]
-        bad = [m for m in chosen if get(m).kind != "fr"]
-    if bad:
-        raise BenchError(f"{', '.join(bad)}: wrong kind for this mode; full-reference metrics need REF DIST, "
-                         "no-reference ones --no-ref IMG")
-    if any(on_device(get(m)) for m in chosen):
-        from ..devices import device
-
-        device()  # a device that is not there is a setting to fix (exit 2), not a failed score
-    out, notes = {}, {}
-    for m in chosen:
-        try:
-            out[m] = score(m, ref, dist)
-        except BenchError as e:
-            out[m], notes[m] = None, str(e)
-    return out, notes

@@ -140,7 +140,7 @@ def table_format(fmt: str | None, out: str | None) -> str:
 # (option, Options field, default): what only a rendered table shows
 RENDER_ONLY = (("--metric", "metrics", None), ("--sort", "sort", None), ("--at-bpp", "at_bpp", ()),
                ("--at-quality", "at_quality", ()), ("--bd-metric", "bd_metric", False), ("--hull", "hull", False),
-               ("--resamples", "resamples", 1000), ("--seed", "seed", 0))
+               ("--resamples", "resamples", 1000), ("--seed", "seed", 0), ("--times", "times", False))
 
 
 def table(run: StoredRun, fmt: str | None = None, out: str | None = None, **options) -> tuple[str, str | None]:

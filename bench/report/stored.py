@@ -204,6 +204,8 @@ class StoredRun:
         ranked = {k: v for k, v in cvs.items() if k[0] not in single}
         lb = build(ranked, Options(**options), prov)
         lb.all_curves = cvs
+        if lb.options.times:
+            lb.times = self.times()
         lb.levels = {m: (c, cv.value[0]) for (c, m), cv in cvs.items() if c in single and cv.value}
         for c in sorted(single):
             vals = ", ".join(f"{m} {cv.value[0]:.4g}" for (cc, m), cv in cvs.items() if cc == c and cv.value)
@@ -219,6 +221,15 @@ class StoredRun:
             lb.notes.append(f"Failures recorded in this run: {prov['failures']} (`failures` table of bench.sqlite).")
         title = f"percept-bench: {man['dataset']} ({prov['dataset']['images']} images), anchor {options['anchor']}"
         return Board(lb, title, ranked)
+
+    def times(self) -> dict:
+        """{codec: (mean encode seconds, mean decode seconds) per image} over the run's encodings (as stored:
+        a reused encoding keeps the time of the run that made it)."""
+        by_codec: dict = {}
+        for e in self.encodings:
+            if e["encode_s"] is not None and e["decode_s"] is not None:
+                by_codec.setdefault(e["codec"], []).append((e["encode_s"], e["decode_s"]))
+        return {c: (sum(x for x, _ in t) / len(t), sum(y for _, y in t) / len(t)) for c, t in by_codec.items()}
 
     def long_table(self):
         """The run's records as a pandas DataFrame, one row per image x codec x rate point x metric."""

@@ -115,16 +115,27 @@ def _grid(lb: Leaderboard):
         yield lb.row_label(r), rng, [(*_parts(lb, r, col), best.get(col.key) == r) for col in lb.columns]
 
 
+TIME_HEADS = ("encode s/image", "decode s/image")
+
+
+def _times(lb: Leaderboard, codec: str) -> list[str]:
+    """The codec's encode and decode seconds per image (--times), or n/a (imported curves have none)."""
+    if not lb.options.times:
+        return []
+    t = lb.times.get(codec)
+    return [f"{t[0]:.3g}", f"{t[1]:.3g}"] if t else ["n/a", "n/a"]
+
+
 def markdown(lb: Leaderboard, title: str) -> str:
     """The leaderboard as Markdown."""
     lines = [f"# {title}", ""] + [f"**{n}**\n" for n in lb.provenance.get("warnings", [])]
-    lines += ["| codec | bpp range | " + " | ".join(_header(c) for c in lb.columns) + " |",
-              "|---|---|" + "---|" * len(lb.columns)]
-    for label, rng, parts in _grid(lb):
+    heads = [_header(c) for c in lb.columns] + (list(TIME_HEADS) if lb.options.times else [])
+    lines += ["| codec | bpp range | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(heads)]
+    for (label, rng, parts), codec in zip(_grid(lb), lb.rows):
         cells = [f"n/a: {rem}" if num == "n/a" else
                  " ".join(x for x in (f"**{num}**" if best else num, ci, f"({rem})" if rem else "") if x)
                  for num, ci, rem, best in parts]
-        lines.append(f"| {label} | {rng} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | {rng} | " + " | ".join(cells + _times(lb, codec)) + " |")
     lines += [""] + _footer(lb) + [""] + [f"- {x}" for x in provenance_lines(lb.provenance)]
     return "\n".join(lines) + "\n"
 
@@ -143,11 +154,13 @@ def latex(lb: Leaderboard, title: str) -> str:
     """A booktabs table ready for a paper (needs only \\usepackage{booktabs}; compiles under pdflatex): a
     caption that says what the numbers are, metric names as papers print them, the best cell per column
     in bold digits, notes under the table; the provenance as LaTeX comments after the float."""
-    spec = "ll" + "r" * len(lb.columns)
+    spec = "ll" + "r" * (len(lb.columns) + (2 if lb.options.times else 0))
     out = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(_tex_caption(lb, title))}}}",
            rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-           "Codec & bpp & " + " & ".join(_tex_header(c) for c in lb.columns) + r" \\", r"\midrule"]
-    for label, rng, parts in _grid(lb):
+           "Codec & bpp & " + " & ".join([_tex_header(c) for c in lb.columns]
+                                         + ([r"Enc.\ s/img", r"Dec.\ s/img"] if lb.options.times else []))
+           + r" \\", r"\midrule"]
+    for (label, rng, parts), codec in zip(_grid(lb), lb.rows):
         cells = []
         for num, ci, rem, best in parts:
             if num == "n/a":
@@ -158,7 +171,7 @@ def latex(lb: Leaderboard, title: str) -> str:
                 t += r" {\scriptsize $" + ci.replace("Δ", r"\Delta\,") + "$}"
             t += r"$^*$" if ("extrapolated" in rem or "hull" in rem) else ""
             cells.append(t)
-        out.append(f"{tex_escape(label)} & {tex_escape(rng)} & " + " & ".join(cells) + r" \\")
+        out.append(f"{tex_escape(label)} & {tex_escape(rng)} & " + " & ".join(cells + _times(lb, codec)) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
     notes = _footer(lb) + ["n/a: " + "; ".join(sorted({f"{r}/{c.metric}: {lb.cells[(r, c.key)].message}"
                                                       for r in lb.rows for c in lb.columns
@@ -198,7 +211,7 @@ def html_table(lb: Leaderboard, title: str) -> str:
     foot = "".join(f"<p>{e(n)}</p>" for n in _footer(lb))
     warn = "".join(f"<p><strong>{e(w)}</strong></p>" for w in lb.provenance.get("warnings", []))
     trs = []
-    for label, rng, parts in _grid(lb):
+    for (label, rng, parts), codec in zip(_grid(lb), lb.rows):
         tds = [f"<th scope=\"row\">{e(label)}</th>", f"<td>{e(rng)}</td>"]
         for num, ci, rem, best in parts:
             if num == "n/a":
@@ -206,8 +219,10 @@ def html_table(lb: Leaderboard, title: str) -> str:
                 continue
             v = f"<strong>{e(num)}</strong>" if best else e(num)
             tds.append(f"<td title=\"{e(rem)}\">{v}{f' <small>{e(ci)}</small>' if ci else ''}</td>")
+        tds += [f"<td>{e(t)}</td>" for t in _times(lb, codec)]
         trs.append("<tr>" + "".join(tds) + "</tr>")
-    head = "".join(f"<th scope=\"col\">{e(_header(c))}</th>" for c in lb.columns)
+    head = "".join(f"<th scope=\"col\">{e(h)}</th>"
+                   for h in [_header(c) for c in lb.columns] + (list(TIME_HEADS) if lb.options.times else []))
     return (f"<table class=\"leaderboard\">\n<caption><strong>{e(title)}</strong>{warn}{foot}"
             f"<details><summary>Provenance</summary><ul>{prov}</ul></details></caption>\n"
             f"<thead><tr><th scope=\"col\">codec</th><th scope=\"col\">bpp range</th>{head}</tr></thead>\n"
@@ -222,6 +237,9 @@ def rows(lb: Leaderboard) -> list[dict]:
     for r in lb.rows:
         for m in metrics:
             d = {"codec": r, "metric": m, "anchor": o.anchor}
+            if o.times:
+                t = lb.times.get(r, (None, None))
+                d.update({"encode_s_per_image": t[0], "decode_s_per_image": t[1]})
             for col in (c for c in lb.columns if c.metric == m):
                 cell = lb.cells[(r, col.key)]
                 ci = cell.ci or (None, None)
