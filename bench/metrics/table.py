@@ -114,3 +114,22 @@ ROWS += [
            weights=("checkpoints/vgg16-397923af.pth",), ideal=0.0,
            note="kernel distance on VGG16 conv5_3 GAP features: NOT comparable to published KID"),
 ]
+
+# the libvmaf family (optional extra `ctc`): the AOM CTC's VMAF / VMAF-NEG / PSNR-HVS / CIEDE2000 / CAMBI, computed by
+# libvmaf (v0.6.1 models) inside the imageio-ffmpeg wheel's ffmpeg on Y'CbCr converted here (bench.metrics.vmaf_backend)
+VMAF = "bench.metrics.vmaf_backend:score"
+YUV709 = "Y'CbCr BT.709, full range, 4:4:4, 8-bit (converted by percept-bench, not ffmpeg)"
+ROWS += [
+    Metric("vmaf", "fr", True, (0, 100), YUV709, "[0,255]", "imageio-ffmpeg", VMAF, {"feature": "vmaf"}, title="VMAF",
+           note="libvmaf vmaf_v0.6.1; one frame: motion 0; not clipped"),
+    Metric("vmaf-neg", "fr", True, (0, 100), YUV709, "[0,255]", "imageio-ffmpeg", VMAF, {"feature": "vmaf-neg"},
+           title="VMAF-NEG", note="libvmaf vmaf_v0.6.1neg (no enhancement gain)"),
+    Metric("psnr-hvs-y", "fr", True, (0, INF), YUV709, "[0,255]", "imageio-ffmpeg", VMAF, {"feature": "psnr-hvs-y"},
+           ideal=float("inf"), unit="dB", title="PSNR-HVS-Y", note="libvmaf psnr_hvs (Daala's PSNR-HVS) on Y'"),
+    Metric("psnr-hvs", "fr", True, (0, INF), YUV709, "[0,255]", "imageio-ffmpeg", VMAF, {"feature": "psnr-hvs"},
+           ideal=float("inf"), unit="dB", title="PSNR-HVS", note="libvmaf psnr_hvs: (6 Y + Cb + Cr) / 8 of the per-plane values"),
+    Metric("ciede2000", "fr", True, (0, INF), YUV709, "[0,255]", "imageio-ffmpeg", VMAF, {"feature": "ciede2000"},
+           ideal=float("inf"), unit="dB", title="CIEDE2000", note="libvmaf ciede: 45 - 20 log10(mean dE00), the AOM CTC form"),
+    Metric("cambi", "nr", False, (0, INF), YUV709, "[0,255]", "imageio-ffmpeg", "bench.metrics.vmaf_backend:score_nr",
+           {"feature": "cambi"}, title="CAMBI", note="libvmaf cambi: banding of the decoded image alone (0: none)"),
+]

@@ -1,0 +1,105 @@
+"""The libvmaf family (VMAF, VMAF-NEG, PSNR-HVS, CIEDE2000, CAMBI) through the static ffmpeg that the
+`imageio-ffmpeg` wheel carries (built with libvmaf): optional extra `percept-bench[ctc]`.
+
+Conventions, part of every row (they move VMAF by ~2.5 points, more than many codec differences):
+8-bit RGB is converted here, in numpy, to Y'CbCr **BT.709, full range, 4:4:4, 8 bits**
+(Y' = Kr R + Kg G + Kb B, Cb = 128 + (B - Y') / (2 (1 - Kb)), Cr = 128 + (R - Y') / (2 (1 - Kr)), each rounded
+half-up and clipped to 0..255) and handed to libvmaf as raw yuv444p frames, so ffmpeg converts nothing.
+One ffmpeg process per pair computes every feature of the family at once (cached per pair in the
+process), with the v0.6.1 models built into libvmaf. A single image has no motion: VMAF's motion
+feature is 0 by definition, as in the AOM CTC's still-image use.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MetricError, MetricUnavailable
+
+KR, KB = 0.2126, 0.0722  # BT.709
+# row fn parameter -> the key of libvmaf's pooled metrics
+FEATURES = {"vmaf": "vmaf", "vmaf-neg": "vmaf_neg", "psnr-hvs-y": "psnr_hvs_y", "psnr-hvs": "psnr_hvs",
+            "ciede2000": "ciede2000", "cambi": "cambi"}
+
+
+def ffmpeg() -> str:
+    """The ffmpeg binary of the imageio-ffmpeg wheel; MetricUnavailable naming the extra when absent."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise MetricUnavailable("the libvmaf metrics need imageio-ffmpeg: pip install 'percept-bench[ctc]'") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def yuv444_bt709_full(rgb: np.ndarray) -> bytes:
+    """8-bit RGB (H x W x 3) as planar Y', Cb, Cr bytes: BT.709 matrix, full range, 4:4:4, rounded half-up."""
+    x = rgb.astype(np.float64)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = KR * r + (1 - KR - KB) * g + KB * b
+    cb = 128 + (b - y) / (2 * (1 - KB))
+    cr = 128 + (r - y) / (2 * (1 - KR))
+    planes = [np.clip(np.floor(p + 0.5), 0, 255).astype(np.uint8) for p in (y, cb, cr)]
+    return b"".join(p.tobytes() for p in planes)
+
+
+def score(ref: np.ndarray, dist: np.ndarray, feature: str) -> float:
+    """One feature of the libvmaf family for a pair of 8-bit RGB images."""
+    pooled = pooled_metrics(ref, dist)
+    key = FEATURES[feature]
+    if key not in pooled:
+        raise MetricError(f"libvmaf gave no {key} (it gave {', '.join(sorted(pooled))})")
+    # libvmaf writes null for an infinite value: PSNR-HVS and CIEDE2000 of an exact reconstruction
+    return float("inf") if pooled[key] is None else float(pooled[key])
+
+
+def score_nr(dist: np.ndarray, feature: str) -> float:
+    """A feature that reads the decoded image alone (CAMBI): libvmaf run with the image as both inputs."""
+    return score(dist, dist, feature)
+
+
+def _key(img: np.ndarray) -> str:
+    return hashlib.sha256(img.tobytes()).hexdigest() + str(img.shape)
+
+
+_CACHE: dict = {}  # (ref key, dist key) -> pooled metrics: the rows of one pair share one ffmpeg run
+
+
+def pooled_metrics(ref: np.ndarray, dist: np.ndarray) -> dict:
+    """libvmaf's pooled (mean over the one frame) metrics of a pair, every feature of the family at once."""
+    key = (_key(ref), _key(dist))
+    if key not in _CACHE:
+        if len(_CACHE) >= 8:
+            _CACHE.clear()
+        _CACHE[key] = run_libvmaf(yuv444_bt709_full(ref), yuv444_bt709_full(dist), ref.shape[1], ref.shape[0])
+    return _CACHE[key]
+
+
+def run_libvmaf(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int, pix_fmt: str = "yuv444p") -> dict:
+    """libvmaf on raw frames (one image each): {metric: pooled value} from its JSON log."""
+    with tempfile.TemporaryDirectory(prefix="bench-vmaf-") as tmp:
+        t = Path(tmp)
+        (t / "ref.yuv").write_bytes(ref_yuv)
+        (t / "dist.yuv").write_bytes(dist_yuv)
+        raw = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}"]
+        graph = ("[0:v][1:v]libvmaf=model='version=vmaf_v0.6.1\\:name=vmaf|version=vmaf_v0.6.1neg\\:name=vmaf_neg'"
+                 ":feature='name=psnr_hvs|name=ciede|name=cambi':n_threads=1:log_fmt=json:log_path=log.json")
+        cmd = [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", *raw, "-i", "dist.yuv", *raw, "-i",
+               "ref.yuv", "-lavfi", graph, "-f", "null", "-"]
+        res = subprocess.run(cmd, cwd=t, capture_output=True, text=True, timeout=600)
+        if res.returncode != 0 or not (t / "log.json").is_file():
+            raise MetricError(f"libvmaf failed ({res.returncode}): {res.stderr.strip()[-300:]}")
+        log = json.loads((t / "log.json").read_text())
+    return {k: v["mean"] for k, v in log.get("pooled_metrics", {}).items()}
+
+
+@functools.lru_cache(maxsize=None)
+def libvmaf_version() -> str:
+    """The ffmpeg build that computes the family (its version line), for the rows' version keys."""
+    out = subprocess.run([ffmpeg(), "-hide_banner", "-version"], capture_output=True, text=True, timeout=60).stdout
+    return out.splitlines()[0] if out else "unknown"
