@@ -18,6 +18,7 @@ ADAPTERS = {
     "learned": "bench.adapters.learned:LearnedAdapter",
     "heif-hevc": "bench.adapters.heif:HeifHevcAdapter",
     "external": "bench.adapters.external:ExternalAdapter",
+    "ffmpeg": "bench.adapters.ffmpeg:FfmpegAdapter",
     "vips-jpeg": "bench.adapters.vips:VipsJpegAdapter",
     "bpg": "bench.adapters.external:BpgAdapter",
 }
