@@ -78,6 +78,13 @@ def backend_version(backend: str) -> str:
         from pathlib import Path
 
         return "sha256 " + file_sha256(Path(spec.origin))[:16]
+    if backend.startswith("binary:"):  # a reference tool (butteraugli_main): its file is its version
+        from pathlib import Path
+
+        from ..images import file_sha256
+        from .tools import binary
+
+        return "sha256 " + file_sha256(Path(binary(backend[7:])))[:16]
     try:
         return dist_version(backend)
     except PackageNotFoundError:

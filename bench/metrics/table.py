@@ -133,3 +133,13 @@ ROWS += [
     Metric("cambi", "nr", False, (0, INF), YUV709, "[0,255]", "imageio-ffmpeg", "bench.metrics.vmaf_backend:score_nr",
            {"feature": "cambi"}, title="CAMBI", note="libvmaf cambi: banding of the decoded image alone (0: none)"),
 ]
+
+# libjxl's Butteraugli, computed by its own reference tool (bench.metrics.tools); sRGB in, 80 nits
+ROWS += [
+    Metric("butteraugli", "fr", False, (0, INF), "sRGB -> linear, intensity target 80 nits", "[0,255]",
+           "binary:butteraugli_main", "bench.metrics.tools:butteraugli", {"stat": "max"}, ideal=0.0,
+           title="Butteraugli (max)", note="libjxl butteraugli_main: the maximum of the distance map"),
+    Metric("butteraugli-3norm", "fr", False, (0, INF), "sRGB -> linear, intensity target 80 nits", "[0,255]",
+           "binary:butteraugli_main", "bench.metrics.tools:butteraugli", {"stat": "3-norm"}, ideal=0.0,
+           title="Butteraugli (3-norm)", note="libjxl butteraugli_main --pnorm 3"),
+]
