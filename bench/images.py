@@ -186,3 +186,17 @@ def atomic_write(path, data: bytes) -> None:
 def write_png(path, pixels: np.ndarray, compress_level: int = 1) -> None:
     """Atomic lossless PNG write."""
     atomic_write(path, png_bytes(pixels, compress_level))
+
+
+YCBCR = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}  # (Kr, Kb)
+
+
+def ycbcr8(rgb: np.ndarray, matrix: str = "bt709") -> np.ndarray:
+    """8-bit RGB as 8-bit Y'CbCr (H x W x 3): the matrix's Kr / Kb, full range, 4:4:4, rounded half-up and
+    clipped: Y' = Kr R + Kg G + Kb B, Cb = 128 + (B - Y') / (2 (1 - Kb)), Cr = 128 + (R - Y') / (2 (1 - Kr))."""
+    kr, kb = YCBCR[matrix]
+    x = rgb.astype(np.float64)
+    y = kr * x[..., 0] + (1 - kr - kb) * x[..., 1] + kb * x[..., 2]
+    cb = 128 + (x[..., 2] - y) / (2 * (1 - kb))
+    cr = 128 + (x[..., 0] - y) / (2 * (1 - kr))
+    return np.clip(np.floor(np.stack([y, cb, cr], -1) + 0.5), 0, 255).astype(np.uint8)

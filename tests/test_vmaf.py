@@ -70,3 +70,20 @@ def test_exact_reconstruction_and_banding():
     banded = np.floor(ramp).astype(np.uint8)  # a slow gradient in 8 bits: flat bands one code value apart
     dithered = np.clip(np.floor(ramp + rng.uniform(-1.5, 1.5, ramp.shape)), 0, 255).astype(np.uint8)
     assert metric_table.score("cambi", None, banded) > 5 and metric_table.score("cambi", None, dithered) < 1
+
+
+def test_per_plane_psnr_equals_libvmafs_psnr_on_the_same_frames(tmp_path, astronaut):
+    import json
+
+    ref = np.ascontiguousarray(astronaut[:192, :256])
+    Image.fromarray(ref).save(tmp_path / "d.jpg", quality=20)
+    dist = np.asarray(Image.open(tmp_path / "d.jpg").convert("RGB"))
+    (tmp_path / "ref.yuv").write_bytes(V.yuv444_bt709_full(ref))
+    (tmp_path / "dist.yuv").write_bytes(V.yuv444_bt709_full(dist))
+    raw = ["-f", "rawvideo", "-pix_fmt", "yuv444p", "-s", "256x192"]
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", *raw, "-i", "dist.yuv", *raw,
+                    "-i", "ref.yuv", "-lavfi", "[0:v][1:v]libvmaf=feature='name=psnr':log_fmt=json:log_path=p.json",
+                    "-f", "null", "-"], cwd=tmp_path, check=True, timeout=300)
+    theirs = json.loads((tmp_path / "p.json").read_text())["pooled_metrics"]
+    for plane, key in (("y", "psnr_y"), ("cb", "psnr_cb"), ("cr", "psnr_cr")):
+        assert metric_table.score(f"psnr-{plane}709", ref, dist) == pytest.approx(theirs[key]["mean"], abs=1e-4)

@@ -44,6 +44,15 @@ def psnr_y(ref: np.ndarray, dist: np.ndarray, peak: float = 255.0) -> float:
     return psnr(ref.astype(np.float64) @ BT601_LUMA, dist.astype(np.float64) @ BT601_LUMA, peak)
 
 
+def psnr_plane(ref: np.ndarray, dist: np.ndarray, plane: int = 0, matrix: str = "bt709", peak: float = 255.0) -> float:
+    """PSNR of one plane (0 = Y', 1 = Cb, 2 = Cr) of the 8-bit Y'CbCr both images convert to (full range,
+    4:4:4, rounded half-up to 8 bits, as the libvmaf rows and the CTC tables see them), peak 255."""
+    from ..images import ycbcr8
+
+    return psnr(ycbcr8(ref, matrix)[..., plane].astype(np.float64), ycbcr8(dist, matrix)[..., plane].astype(np.float64),
+                peak)
+
+
 def _tensor(a: np.ndarray):
     import torch
 

@@ -143,3 +143,9 @@ ROWS += [
            "binary:butteraugli_main", "bench.metrics.tools:butteraugli", {"stat": "3-norm"}, ideal=0.0,
            title="Butteraugli (3-norm)", note="libjxl butteraugli_main --pnorm 3"),
 ]
+
+# PSNR per plane of the 8-bit Y'CbCr the CTC tables use (BT.709 full range 4:4:4, as the libvmaf rows)
+ROWS += [Metric(f"psnr-{p}709", "fr", True, (0, INF), f"{label} of Y'CbCr BT.709, full range, 4:4:4, 8-bit", "[0,255]",
+                "numpy", "bench.metrics.classic:psnr_plane", {"plane": i, "matrix": "bt709"}, ideal=float("inf"),
+                unit="dB", title=f"PSNR-{p.upper()} (BT.709)", note=f"PSNR of the {label} plane, peak 255")
+         for i, (p, label) in enumerate([("y", "Y'"), ("cb", "Cb"), ("cr", "Cr")])]

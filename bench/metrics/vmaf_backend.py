@@ -22,7 +22,6 @@ import numpy as np
 
 from ..errors import MetricError, MetricUnavailable
 
-KR, KB = 0.2126, 0.0722  # BT.709
 # row fn parameter -> the key of libvmaf's pooled metrics
 FEATURES = {"vmaf": "vmaf", "vmaf-neg": "vmaf_neg", "psnr-hvs-y": "psnr_hvs_y", "psnr-hvs": "psnr_hvs",
             "ciede2000": "ciede2000", "cambi": "cambi"}
@@ -39,13 +38,9 @@ def ffmpeg() -> str:
 
 def yuv444_bt709_full(rgb: np.ndarray) -> bytes:
     """8-bit RGB (H x W x 3) as planar Y', Cb, Cr bytes: BT.709 matrix, full range, 4:4:4, rounded half-up."""
-    x = rgb.astype(np.float64)
-    r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    y = KR * r + (1 - KR - KB) * g + KB * b
-    cb = 128 + (b - y) / (2 * (1 - KB))
-    cr = 128 + (r - y) / (2 * (1 - KR))
-    planes = [np.clip(np.floor(p + 0.5), 0, 255).astype(np.uint8) for p in (y, cb, cr)]
-    return b"".join(p.tobytes() for p in planes)
+    from ..images import ycbcr8
+
+    return np.ascontiguousarray(ycbcr8(rgb, "bt709").transpose(2, 0, 1)).tobytes()
 
 
 def score(ref: np.ndarray, dist: np.ndarray, feature: str) -> float:
