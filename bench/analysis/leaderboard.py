@@ -28,6 +28,8 @@ class Options:
     seed: int = bootstrap.DEFAULT_SEED
     sort: str | None = None  # a metric: rows by its BD-rate, best first
     times: bool = False  # encode / decode seconds per image as columns (the store's per-image timings)
+    headline: tuple = ()  # metrics whose BD-rates are averaged into one headline column (a profile's)
+    notes: tuple = ()  # lines the caller adds under the table (a profile's description)
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Leaderboard:
     levels: dict = field(default_factory=dict)  # metric -> (codec, value) of one-point reference codecs
     all_curves: dict = field(default_factory=dict)  # every curve, reference levels included
     times: dict = field(default_factory=dict)  # codec -> (mean encode s, mean decode s) per image, when asked
+    headline: dict = field(default_factory=dict)  # codec -> Cell: the mean BD-rate over Options.headline
 
     def row_label(self, codec: str) -> str:
         """The codec's row label, tagged anchor and/or published."""
@@ -101,26 +104,65 @@ def _means(cv, w, idx):
     return w @ cv.image_bpp[:, idx], w @ cv.image_value[:, idx]
 
 
-def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
-    """95 % bootstrap interval of BD-rate (kind 'rate') or BD-metric ('metric'); None when neither
-    curve has per-image data."""
+def _draw_values(a, ia, t, it, hib, kind, opts):
+    """The BD-rate (kind 'rate') or BD-metric ('metric') of every bootstrap draw (NaN where undefined), or
+    None when neither curve has per-image data. The draws depend only on the image count, resamples and
+    seed, so the cells of one row share them (a mean over metrics is paired)."""
     if opts.resamples <= 0 or not (a.resampled or t.resampled):
-        return None, None
+        return None
     n_img = len((t if t.resampled else a).images)
     w = bootstrap.draws(n_img, opts.resamples, opts.seed)
     (ra, va), (rt, vt) = _means(a, w, ia), _means(t, w, it)
     qa, qt = quality_axis(va, hib), quality_axis(vt, hib)
     if kind == "rate":
         avg, _ = bootstrap.bd_batch(qa, np.log10(ra), qt, np.log10(rt), opts.method)
-        vals = (10 ** avg - 1) * 100
-    else:
-        avg, _ = bootstrap.bd_batch(np.log10(ra), qa, np.log10(rt), qt, opts.method)
-        vals = avg if hib else -avg
+        return (10 ** avg - 1) * 100
+    avg, _ = bootstrap.bd_batch(np.log10(ra), qa, np.log10(rt), qt, opts.method)
+    return avg if hib else -avg
+
+
+def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
+    """95 % bootstrap interval of BD-rate (kind 'rate') or BD-metric ('metric'); None when neither
+    curve has per-image data."""
+    vals = _draw_values(a, ia, t, it, hib, kind, opts)
+    if vals is None:
+        return None, None
+    return _percentiles(vals)
+
+
+def _percentiles(vals) -> tuple[tuple | None, int]:
     ok = np.isfinite(vals)
     if ok.sum() < 0.5 * len(vals):
         return None, int(ok.sum())
     lo, hi = np.percentile(vals[ok], [2.5, 97.5])
     return (float(lo), float(hi)), int(ok.sum())
+
+
+def _headline(cvs: dict, codecs: list, cells: dict, opts: Options) -> dict:
+    """{codec: Cell}: the mean BD-rate over the headline metrics (a profile's), its interval from the same
+    bootstrap draws averaged across metrics; n/a, naming the metric, when one BD-rate is undefined."""
+    out = {}
+    for c in codecs:
+        missing = [m for m in opts.headline if cells.get((c, f"bd_rate:{m}")) is None
+                   or cells[(c, f"bd_rate:{m}")].value is None]
+        if missing:
+            out[c] = Cell(message=f"no BD-rate for {', '.join(missing)}")
+            continue
+        value = float(np.mean([cells[(c, f"bd_rate:{m}")].value for m in opts.headline]))
+        if c == opts.anchor:
+            out[c] = Cell(0.0, (0.0, 0.0), message="anchor")
+            continue
+        per_metric = []
+        for m in opts.headline:
+            hib = metric_table.get(m).higher_is_better
+            a, t = cvs[(opts.anchor, m)], cvs[(c, m)]
+            per_metric.append(_draw_values(a, _points(a, opts.hull, hib), t, _points(t, opts.hull, hib), hib, "rate",
+                                           opts))
+        ci = None
+        if all(v is not None for v in per_metric):
+            ci, _ = _percentiles(np.mean(per_metric, axis=0))
+        out[c] = Cell(value, ci)
+    return out
 
 
 def _at_bpp_intervals(cell: Cell, a, t, it, bpp: float, hib: bool, opts: Options) -> None:
@@ -184,8 +226,11 @@ def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboa
             raise BDRateError(f"--sort {opts.sort}: not a metric of this table ({', '.join(metrics)})")
         codecs.sort(key=lambda c: (cells[(c, key)].value is None,
                                    cells[(c, key)].value if cells[(c, key)].value is not None else 0))
-    notes = [f"{cv.codec} / {cv.metric}: {n}" for cv in cvs.values() for n in cv.notes]
-    return Leaderboard(opts, codecs, columns, cells, sources, bpp_range, notes, provenance or {})
+    notes = list(opts.notes) + [f"{cv.codec} / {cv.metric}: {n}" for cv in cvs.values() for n in cv.notes]
+    lb = Leaderboard(opts, codecs, columns, cells, sources, bpp_range, notes, provenance or {})
+    if opts.headline:
+        lb.headline = _headline(cvs, codecs, cells, opts)
+    return lb
 
 
 MARGIN = 0.1  # a target may lie this far beyond the measured range (a factor 1.1 in rate, 10 % of the quality span)

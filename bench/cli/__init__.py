@@ -32,7 +32,8 @@ def cmd_run(args):
                       anchor=args.anchor, out=args.out, data_dir=args.data_dir, images=args.image or [],
                       bd_method=args.bd_method, progress=not args.no_progress, command=args.command_line,
                       workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout,
-                      keep_recon=args.keep_recon, batch=args.batch, device=args.device, points=args.points))
+                      keep_recon=args.keep_recon, batch=args.batch, device=args.device, points=args.points,
+                      profile=args.profile))
     after_run(s)
     if s.leaderboard:
         print(s.leaderboard)
@@ -72,7 +73,7 @@ def cmd_table(args):
     text, written = table(_open(args), args.format, args.out, anchor=args.anchor, method=args.bd_method,
                           metrics=args.metric, bd_metric=args.bd_metric, at_bpp=args.at_bpp,
                           at_quality=tuple(args.at_quality or ()), hull=args.hull, resamples=args.resamples,
-                          seed=args.seed, sort=args.sort, times=args.times)
+                          seed=args.seed, sort=args.sort, times=args.times, profile=args.profile)
     print(text, end="" if (written or args.format) else "\n")
     return EXIT_OK
 

@@ -125,6 +125,7 @@ def _run(r):
     add(r, "out", default="bench-out", help="output directory (store and reports)")
     add(r, "data-dir")
     r.add_argument("--image", action="append", help="only these images of the dataset (repeatable)")
+    r.add_argument("--profile", help="take codecs, metrics and anchor from a profile (profiles/ID.toml) unless given")
     r.add_argument("--points", type=points_list, metavar="P1,P2,...",
                    help="the rate points (quality, QP, ...) of every codec of the run instead of its card's ladder, "
                         "e.g. 10,20,40,80 (recorded in the manifest)")
@@ -170,6 +171,7 @@ def _table(t):
                    help="add the bpp at which a codec reaches this quality (repeatable)")
     t.add_argument("--hull", action="store_true", help="keep only the convex hull of each curve's points")
     t.add_argument("--times", action="store_true", help="add encode and decode seconds per image (as stored)")
+    t.add_argument("--profile", help="render as a profile's table (profiles/ID.toml): its metrics, anchor and headline")
     add(t, "resamples", "seed")
 
 

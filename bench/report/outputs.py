@@ -141,11 +141,18 @@ def table_format(fmt: str | None, out: str | None) -> str:
 RENDER_ONLY = (("--metric", "metrics", None), ("--sort", "sort", None), ("--at-bpp", "at_bpp", ()),
                ("--at-quality", "at_quality", ()), ("--bd-metric", "bd_metric", False), ("--hull", "hull", False),
                ("--resamples", "resamples", 1000), ("--seed", "seed", 0), ("--times", "times", False))
+# (--profile is refused in that mode by table() itself)
 
 
-def table(run: StoredRun, fmt: str | None = None, out: str | None = None, **options) -> tuple[str, str | None]:
+def table(run: StoredRun, fmt: str | None = None, out: str | None = None, profile: str | None = None,
+          **options) -> tuple[str, str | None]:
     """`bench table`: (text, file written or None). Without a format or a file: rewrite the run
-    directory's default tables (anchor and method apply) and return the Markdown leaderboard."""
+    directory's default tables (anchor and method apply) and return the Markdown leaderboard. With a
+    profile: its metrics (those the run scored), its anchor and its headline column."""
+    if profile is not None:
+        if fmt is None and not out:
+            raise BenchError("--profile shapes a rendered table: add --format md (or --out FILE)")
+        return _profile_table(run, profile, fmt, out, options)
     if fmt is None and not out:
         ignored = [flag for flag, key, default in RENDER_ONLY if options.get(key, default) not in (default, None)]
         if ignored:
@@ -162,6 +169,30 @@ def table(run: StoredRun, fmt: str | None = None, out: str | None = None, **opti
         atomic_write(checked_output(out), text.encode())
         return f"{fmt} table written to {os.path.abspath(out)}\n", out
     return text, None
+
+
+def _profile_table(run: StoredRun, name: str, fmt, out, options: dict) -> tuple[str, str | None]:
+    from ..profiles import load_profile
+
+    card = load_profile(name)
+    if options.get("metrics"):
+        raise BenchError(f"--profile {name} sets the metrics; drop --metric (or render without the profile)")
+    present = [m for m in card["metrics"] if m in run.metrics]
+    if not present:
+        raise BenchError(f"--profile {name}: the run scored none of its metrics ({', '.join(card['metrics'])}); rerun "
+                         f"with `bench run --profile {name}`")
+    missing = [m for m in card["metrics"] if m not in present]
+    headline = tuple(card.get("headline", ()))
+    notes = [f"Profile {card['id']}: {card.get('description', '')}"]
+    if missing:
+        notes.append(f"Profile metrics not scored in this run, left out: {', '.join(missing)}"
+                     + ("; the headline needs them, so it is n/a" if set(missing) & set(headline) else "") + ".")
+    if headline:
+        notes.append(f"Headline: the mean of the BD-rates in {', '.join(headline)} against {card['anchor']}, its 95 % "
+                     "interval from the same bootstrap draws averaged across those metrics.")
+    options.update(metrics=present, anchor=options.get("anchor") or card["anchor"], headline=headline,
+                   notes=tuple(notes))
+    return table(run, fmt or table_format(None, out), out, **options)
 
 
 def plot(run: StoredRun, *, anchor=None, metrics=None, out=None, **style) -> list:

@@ -118,6 +118,24 @@ def _grid(lb: Leaderboard):
 TIME_HEADS = ("encode s/image", "decode s/image")
 
 
+def _headline_head(lb: Leaderboard) -> list[str]:
+    """The headline column's head (a profile's mean BD-rate), or nothing."""
+    return [f"mean BD-rate (%) over {len(lb.options.headline)} metrics ↓"] if lb.options.headline else []
+
+
+def _headline(lb: Leaderboard, codec: str) -> list[tuple]:
+    """The headline cell as (number, interval, remark, best?), or nothing."""
+    if not lb.options.headline:
+        return []
+    cell = lb.headline.get(codec)
+    if cell is None or cell.value is None:
+        return [("n/a", "", cell.message if cell else "no headline", False)]
+    vals = {c: x.value for c, x in lb.headline.items() if x.value is not None}
+    best = min(vals, key=vals.get) == codec
+    ci = f"[{_num(cell.ci[0], 'bd_rate')}, {_num(cell.ci[1], 'bd_rate')}]" if cell.ci and cell.message != "anchor" else ""
+    return [(_num(cell.value, "bd_rate"), ci, "", best)]
+
+
 def _times(lb: Leaderboard, codec: str) -> list[str]:
     """The codec's encode and decode seconds per image (--times), or n/a (imported curves have none)."""
     if not lb.options.times:
@@ -129,9 +147,10 @@ def _times(lb: Leaderboard, codec: str) -> list[str]:
 def markdown(lb: Leaderboard, title: str) -> str:
     """The leaderboard as Markdown."""
     lines = [f"# {title}", ""] + [f"**{n}**\n" for n in lb.provenance.get("warnings", [])]
-    heads = [_header(c) for c in lb.columns] + (list(TIME_HEADS) if lb.options.times else [])
+    heads = [_header(c) for c in lb.columns] + _headline_head(lb) + (list(TIME_HEADS) if lb.options.times else [])
     lines += ["| codec | bpp range | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(heads)]
     for (label, rng, parts), codec in zip(_grid(lb), lb.rows):
+        parts = parts + _headline(lb, codec)
         cells = [f"n/a: {rem}" if num == "n/a" else
                  " ".join(x for x in (f"**{num}**" if best else num, ci, f"({rem})" if rem else "") if x)
                  for num, ci, rem, best in parts]
@@ -154,15 +173,16 @@ def latex(lb: Leaderboard, title: str) -> str:
     """A booktabs table ready for a paper (needs only \\usepackage{booktabs}; compiles under pdflatex): a
     caption that says what the numbers are, metric names as papers print them, the best cell per column
     in bold digits, notes under the table; the provenance as LaTeX comments after the float."""
-    spec = "ll" + "r" * (len(lb.columns) + (2 if lb.options.times else 0))
+    spec = "ll" + "r" * (len(lb.columns) + len(_headline_head(lb)) + (2 if lb.options.times else 0))
     out = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(_tex_caption(lb, title))}}}",
            rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
            "Codec & bpp & " + " & ".join([_tex_header(c) for c in lb.columns]
+                                         + [tex_escape(h.replace(" ↓", "")) + r" $\downarrow$" for h in _headline_head(lb)]
                                          + ([r"Enc.\ s/img", r"Dec.\ s/img"] if lb.options.times else []))
            + r" \\", r"\midrule"]
     for (label, rng, parts), codec in zip(_grid(lb), lb.rows):
         cells = []
-        for num, ci, rem, best in parts:
+        for num, ci, rem, best in parts + _headline(lb, codec):
             if num == "n/a":
                 cells.append(r"\textit{n/a}")
                 continue
@@ -213,7 +233,7 @@ def html_table(lb: Leaderboard, title: str) -> str:
     trs = []
     for (label, rng, parts), codec in zip(_grid(lb), lb.rows):
         tds = [f"<th scope=\"row\">{e(label)}</th>", f"<td>{e(rng)}</td>"]
-        for num, ci, rem, best in parts:
+        for num, ci, rem, best in parts + _headline(lb, codec):
             if num == "n/a":
                 tds.append(f"<td class=\"na\" title=\"{e(rem)}\">n/a</td>")
                 continue
@@ -222,7 +242,8 @@ def html_table(lb: Leaderboard, title: str) -> str:
         tds += [f"<td>{e(t)}</td>" for t in _times(lb, codec)]
         trs.append("<tr>" + "".join(tds) + "</tr>")
     head = "".join(f"<th scope=\"col\">{e(h)}</th>"
-                   for h in [_header(c) for c in lb.columns] + (list(TIME_HEADS) if lb.options.times else []))
+                   for h in [_header(c) for c in lb.columns] + _headline_head(lb)
+                   + (list(TIME_HEADS) if lb.options.times else []))
     return (f"<table class=\"leaderboard\">\n<caption><strong>{e(title)}</strong>{warn}{foot}"
             f"<details><summary>Provenance</summary><ul>{prov}</ul></details></caption>\n"
             f"<thead><tr><th scope=\"col\">codec</th><th scope=\"col\">bpp range</th>{head}</tr></thead>\n"
@@ -237,6 +258,11 @@ def rows(lb: Leaderboard) -> list[dict]:
     for r in lb.rows:
         for m in metrics:
             d = {"codec": r, "metric": m, "anchor": o.anchor}
+            if o.headline:
+                h = lb.headline.get(r)
+                d.update({"headline_bd_rate": h.value if h else None,
+                          "headline_ci_low": h.ci[0] if h and h.ci else None,
+                          "headline_ci_high": h.ci[1] if h and h.ci else None})
             if o.times:
                 t = lb.times.get(r, (None, None))
                 d.update({"encode_s_per_image": t[0], "decode_s_per_image": t[1]})

@@ -42,6 +42,7 @@ class RunConfig:
     batch: int | None = None  # tasks per worker call, LPIPS/DISTS batched across them (None: 8 on a GPU, else 1)
     device: str | None = None  # where metric networks run (auto, cpu, cuda[:N]); None: BENCH_DEVICE, else auto
     points: list | None = None  # a ladder for every codec of the run instead of its card's (as CompressAI's -q)
+    profile: str | None = None  # codecs, metrics and anchor from profiles/<id>.toml where not given
 
 
 @dataclass
@@ -129,6 +130,14 @@ def run(cfg: RunConfig) -> RunSummary:
 
     from ..devices import ENV, requesting
 
+    if cfg.profile:
+        from dataclasses import replace
+
+        from ..profiles import load_profile
+
+        card = load_profile(cfg.profile)
+        cfg = replace(cfg, codecs=cfg.codecs or list(card.get("codecs", [])), metrics=cfg.metrics or list(card["metrics"]),
+                      anchor=cfg.anchor or card["anchor"])
     with requesting(cfg.device or os.environ.get(ENV) or "auto"):  # the option, else the environment, else auto
         return _run(cfg)
 
@@ -211,7 +220,7 @@ def _manifest(cfg: RunConfig, ds, codecs, metric_names, anchor, skipped, on_devi
         "metric_versions": {m: metric_table.version_key(m) for m in metric_names},
         "codec_versions": {c: "/".join(task.codec_identity(c)) for c in codecs},
         "codec_cards": {c: _card_with(task.codec(c).card, ladders[c]) for c in codecs},
-        "ladder_override": list(cfg.points) if cfg.points else None,
+        "ladder_override": list(cfg.points) if cfg.points else None, "profile": cfg.profile,
         "metric_provenance": metric_table.provenance(metric_names), "git_commit": git_commit(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "packages": versions(), "host": platform.node(), "platform": platform.platform(),

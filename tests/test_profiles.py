@@ -1,0 +1,78 @@
+"""Profiles (issue 26): a community's table as data. The headline is the mean of the profile's BD-rates
+with an interval from the same bootstrap draws; a metric the run did not score is named, and the headline
+that needs it is n/a, never computed over fewer metrics; bad profile cards name the file."""
+import json
+
+import numpy as np
+import pytest
+
+from bench.analysis.aggregate import Curve
+from bench.analysis.leaderboard import Options, build
+from bench.cli import main
+
+
+def _curves(codec, shift, metrics=("psnr", "ssim"), images=5, seed=0):
+    rng = np.random.default_rng(seed)
+    bpp = np.tile([0.1, 0.2, 0.4, 0.8], (images, 1)) * rng.uniform(0.9, 1.1, (images, 1))
+    out = {}
+    for m in metrics:
+        base = np.array([30, 33, 36, 39.0]) if m == "psnr" else np.array([0.80, 0.87, 0.92, 0.95])
+        scale = 1.0 if m == "psnr" else 0.01
+        v = np.tile(base, (images, 1)) + scale * (shift + rng.normal(0, 0.2, (images, 4)))
+        out[(codec, m)] = Curve(codec, m, list(bpp.mean(0)), list(v.mean(0)), [0, 1, 2, 3], params=[1, 2, 3, 4],
+                                images=[f"i{k}" for k in range(images)], image_bpp=bpp, image_value=v)
+    return out
+
+
+def test_the_headline_is_the_mean_of_the_bd_rates_with_a_paired_interval():
+    cvs = {**_curves("a", 0.0), **_curves("b", 1.0, seed=1)}
+    lb = build(cvs, Options("a", resamples=300, headline=("psnr", "ssim")))
+    want = np.mean([lb.cells[("b", "bd_rate:psnr")].value, lb.cells[("b", "bd_rate:ssim")].value])
+    head = lb.headline["b"]
+    assert head.value == pytest.approx(want) and head.ci[0] < head.value < head.ci[1]
+    assert lb.headline["a"].value == 0.0
+    # the interval of the mean lies between the two metrics' own intervals' extremes
+    lo = min(lb.cells[("b", f"bd_rate:{m}")].ci[0] for m in ("psnr", "ssim"))
+    hi = max(lb.cells[("b", f"bd_rate:{m}")].ci[1] for m in ("psnr", "ssim"))
+    assert lo <= head.ci[0] and head.ci[1] <= hi
+
+
+def test_a_headline_metric_without_a_bd_rate_makes_the_headline_n_a():
+    cvs = {**_curves("a", 0.0), **_curves("b", 1.0, metrics=("psnr",), seed=1)}
+    lb = build(cvs, Options("a", resamples=0, headline=("psnr", "ssim")))
+    assert lb.headline["b"].value is None and "no BD-rate for ssim" in lb.headline["b"].message
+
+
+def test_a_profile_table_from_a_run(tmp_path, three_crops, capsys, monkeypatch):
+    cards = tmp_path / "cards" / "profiles"
+    cards.mkdir(parents=True)
+    (cards / "mine.toml").write_text('id = "mine"\ndescription = "two metrics"\nanchor = "jpeg"\n'
+                                     'codecs = ["jpeg", "webp"]\nmetrics = ["psnr", "ssim", "psnr-y"]\n'
+                                     'headline = ["psnr", "ssim"]\n')
+    monkeypatch.setenv("BENCH_CARDS", str(tmp_path / "cards"))
+    out = tmp_path / "r"
+    assert main(["run", "--dataset", str(three_crops), "--profile", "mine", "--metric", "psnr", "--metric", "ssim",
+                 "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["table", str(out), "--profile", "mine", "--format", "json", "--resamples", "200"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    webp = next(r for r in doc["rows"] if r["codec"] == "webp" and r["metric"] == "psnr")
+    ssim = next(r for r in doc["rows"] if r["codec"] == "webp" and r["metric"] == "ssim")
+    assert webp["headline_bd_rate"] == pytest.approx((webp["bd_rate"] + ssim["bd_rate"]) / 2)
+    assert any("left out: psnr-y" in n for n in doc["notes"]) and doc["anchor"] == "jpeg"
+    assert main(["table", str(out), "--profile", "mine"]) == 2  # a rendered-table option without a format
+    (cards / "bad.toml").write_text('id = "bad"\nanchor = "jpeg"\nmetrics = ["psnr"]\nheadline = ["ssim"]\n')
+    assert main(["table", str(out), "--profile", "bad", "--format", "md"]) == 2
+    assert "headline metric(s) ssim are not among the profile's metrics" in capsys.readouterr().err
+
+
+def test_the_shipped_profiles_load():
+    from bench.profiles import list_profiles, load_profile
+
+    assert {"aom-ctc", "jpeg-ai"} <= set(list_profiles())
+    for name in ("aom-ctc", "jpeg-ai"):
+        card = load_profile(name)
+        from bench import metrics as metric_table
+
+        for m in card["metrics"]:
+            metric_table.get(m)  # every metric a shipped profile names is a row of the table
