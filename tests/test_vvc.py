@@ -13,7 +13,6 @@ from bench.adapters import load_codec  # noqa: E402
 from bench.errors import CodecError  # noqa: E402
 from bench.metrics.classic import psnr  # noqa: E402
 
-
 # the first bytes of each stream: a VVC Annex B start code; an AV1 temporal-delimiter OBU
 HEADS = {"vvc-intra": b"\x00\x00\x00\x01", "av1-intra": b"\x12\x00"}
 
