@@ -161,7 +161,9 @@ class Result:
     better: bool = False
 
 
-FAILING = ("regression", "missing", "undefined")  # the statuses that fail the gate
+# the statuses that fail the gate, in the order the verdict counts them ("incomplete": a whole side's run
+# did not finish, a cell the gate adds beside the compared ones)
+FAILING = ("regression", "missing", "undefined", "incomplete")
 
 
 def _check_same_data(a: Side, b: Side) -> list[str]:

@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..analysis.compare import FAILING
 from ..errors import BenchError
 from ..images import atomic_write
 
@@ -13,21 +14,19 @@ from ..images import atomic_write
 def verdict(results) -> tuple[str, int]:
     """(verdict line, exit code): FAIL (1) on any regression, missing cell or point, undefined BD-rate or
     incomplete run; PASS (0) otherwise."""
-    from ..analysis.compare import FAILING
-
-    failing = [r for r in results if r.status in FAILING or r.status == "incomplete"]
+    failing = [r for r in results if r.status in FAILING]
     imp = [r for r in results if r.status == "improvement"]
     n = sum(r.status not in ("not compared", "incomplete") for r in results)
     if failing:
         counts = [f"{sum(r.status == k for r in failing)} {k}" + ("(s)" if k == "regression" else "")
-                  for k in ("regression", "missing", "undefined", "incomplete") if any(r.status == k for r in failing)]
+                  for k in FAILING if any(r.status == k for r in failing)]
         return (f"FAIL: {', '.join(counts)} in {n} codec x metric cells "
                 f"({', '.join(_cell_name(r) for r in failing)}); {len(imp)} improvement(s)"), 1
     return f"PASS: {n} codec x metric cells within tolerance; {len(imp)} improvement(s)", 0
 
 
 def _cell_name(r) -> str:
-    return f"{r.codec}/{r.metric}" if r.status in ("regression",) else f"{r.codec}/{r.metric} {r.status}"
+    return f"{r.codec}/{r.metric}" if r.status == "regression" else f"{r.codec}/{r.metric} {r.status}"
 
 
 def _bd(r) -> str:
@@ -41,7 +40,7 @@ def _moved(r) -> str:
     return ", ".join(f"{img} {v:+.1f} %" for img, v in r.moved) or "–"
 
 
-SHOWN = ("regression", "missing", "undefined", "incomplete", "improvement")  # cells printed one by one
+SHOWN = (*FAILING, "improvement")  # cells printed one by one, in this order
 
 
 def text(results, notes, baseline: str, candidate: str) -> str:
@@ -98,8 +97,7 @@ def junit(results, notes, baseline: str, candidate: str) -> str:
     """One testcase per codec x metric (JUnit XML as Jenkins / GitLab / GitHub reporters read it)."""
     cases = [r for r in results]
     suite = ET.Element("testsuite", name="bench compare", tests=str(len(cases)),
-                       failures=str(sum(r.status in ("regression", "missing", "undefined", "incomplete")
-                                        for r in cases)), errors="0",
+                       failures=str(sum(r.status in FAILING for r in cases)), errors="0",
                        skipped=str(sum(r.status == "not compared" for r in cases)), time="0")
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="baseline", value=baseline)
@@ -157,8 +155,8 @@ def load_side(path):
             raise CompareInputError(str(e)) from None
         problems = [] if run.finished else [f"run {run.run_id} of {p} did not finish (killed, or still running): "
                                             "rerun its command to complete it"]
-        return Side(str(p), curves_of(run), run.dataset, {e["image_sha256"]: e["image"] for e in run.encodings}, True,
-                    problems)
+        return Side(str(p), run.measured_curves, run.dataset, {e["image_sha256"]: e["image"] for e in run.encodings},
+                    True, problems)
     csv_path = p / "records.csv" if p.is_dir() and (p / "records.csv").is_file() else p
     if csv_path.suffix == ".csv" and csv_path.is_file():
         return _from_long_csv(csv_path)
@@ -168,13 +166,6 @@ def load_side(path):
         return Side(str(p), curves_from_compressai(jsons), None, {}, False)
     raise CompareInputError(f"{p}: not a run directory (no bench.sqlite), a per-image CSV export or "
                             "CompressAI result JSON")
-
-
-def curves_of(run) -> dict:
-    """A stored run's own curves as the gate compares them (no imported series, no detection resampling)."""
-    from ..analysis.aggregate import curves
-
-    return curves(run.encodings, run.records, run.metrics, run.set_scores)
 
 
 def _from_long_csv(path: Path):
