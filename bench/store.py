@@ -55,6 +55,16 @@ CREATE VIEW IF NOT EXISTS records AS
 """
 
 DB_NAME = "bench.sqlite"
+SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+
+
+def is_sqlite(path: Path) -> bool:
+    """Whether a file is an SQLite database (by its header; an unreadable file is not)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
 
 
 def now() -> str:
@@ -345,7 +355,7 @@ def _check_existing(path: Path, read_only: bool = False) -> None:
     `read_only`)."""
     with open(path, "rb") as f:
         head = f.read(16)
-    if head and head != b"SQLite format 3\x00":
+    if head and head != SQLITE_MAGIC:
         raise StoreError(_unusable(path, "not an SQLite database"))
     if not head:
         return  # an empty file (e.g. touched by hand): SQLite initialises it

@@ -198,13 +198,11 @@ LONG_COLUMNS = ["image", "image_sha256", "codec", "point_index", "point", "bytes
 SET_IMAGE = "(set)"  # the image column of a set-level score (FID, KID, mAP): one value over all images
 
 
-def long_table(store, run_id: int):
-    """The run's records as a pandas DataFrame, one row per image x codec x rate point x metric, then one
+def long_table(rows: list, encs: list, set_scores: list):
+    """A run's records as a pandas DataFrame, one row per image x codec x rate point x metric, then one
     row per set-level score (image "(set)", bytes summed and bpp averaged over the point's images)."""
     import pandas as pd
 
-    rows = store.records(run_id)
-    encs = store.encodings_of(run_id)
     params = {e["key"]: json.loads(e["point"]) for e in encs}
     table = [{"image": r["image"], "image_sha256": r["image_sha256"], "codec": r["codec"],
               "point_index": r["point_index"], "point": json.dumps(params.get(r["encoding_key"])), "bytes": r["bytes"],
@@ -213,7 +211,7 @@ def long_table(store, run_id: int):
     by_point: dict = {}
     for e in encs:
         by_point.setdefault((e["codec"], e["point_index"]), []).append(e)
-    for s in store.set_scores_of(run_id):
+    for s in set_scores:
         point = by_point.get((s["codec"], s["point_index"]), [])
         if point:
             table.append({"image": SET_IMAGE, "image_sha256": "", "codec": s["codec"], "point_index": s["point_index"],

@@ -110,22 +110,14 @@ def forget_outputs(run_dir) -> None:
 def checked_output(path) -> Path:
     """A file a verb may write: never a store (bench.sqlite, its -wal / -shm, or any SQLite file), never a
     folder; the error names the file and the fix."""
-    from ..store import DB_NAME
+    from ..store import DB_NAME, is_sqlite
 
     p = Path(path)
-    if p.name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm") or (p.is_file() and _is_sqlite(p)):
+    if p.name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm") or (p.is_file() and is_sqlite(p)):
         raise BenchError(f"{p}: a percept-bench store (or another SQLite database); write the output elsewhere")
     if p.is_dir():
         raise BenchError(f"{p}: is a folder; give a file name")
     return p
-
-
-def _is_sqlite(p: Path) -> bool:
-    try:
-        with open(p, "rb") as f:
-            return f.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False
 
 
 def table_format(fmt: str | None, out: str | None) -> str:
@@ -192,7 +184,7 @@ def _profile_table(run: StoredRun, name: str, fmt, out, options: dict) -> tuple[
                      "interval from the same bootstrap draws averaged across those metrics.")
     options.update(metrics=present, anchor=options.get("anchor") or card["anchor"], headline=headline,
                    notes=tuple(notes))
-    return table(run, fmt or table_format(None, out), out, **options)
+    return table(run, fmt, out, **options)
 
 
 def plot(run: StoredRun, *, anchor=None, metrics=None, out=None, **style) -> list:

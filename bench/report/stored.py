@@ -235,7 +235,7 @@ class StoredRun:
         """The run's records as a pandas DataFrame, one row per image x codec x rate point x metric."""
         from .exchange import long_table
 
-        return long_table(self.store, self.run_id)
+        return long_table(self.records, self.encodings, self.set_scores)
 
     def close(self) -> None:
         """Close the store's connection."""
