@@ -19,25 +19,23 @@ samples are brought back to 8 bits by rounding, chroma repeated 2 x 2, and conve
 """
 from __future__ import annotations
 
-import functools
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .. import ffmpeg_wheel
 from ..errors import CodecError
 from .base import Adapter, Encoded
 from .external import MATRICES, rgb_to_yuv
 
 
-@functools.lru_cache(maxsize=None)
 def _ffmpeg() -> str:
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise CodecError("this codec needs imageio-ffmpeg: pip install 'percept-bench[ctc]'") from None
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    exe = ffmpeg_wheel.executable()
+    if exe is None:
+        raise CodecError(f"this codec needs imageio-ffmpeg: {ffmpeg_wheel.INSTALL}")
+    return exe
 
 
 class FfmpegAdapter(Adapter):
@@ -68,8 +66,7 @@ class FfmpegAdapter(Adapter):
                              timeout=60).stdout
         if f"Encoder {self.encoder}" not in out:
             raise CodecError(f"the ffmpeg of imageio-ffmpeg has no encoder {self.encoder}")
-        first = subprocess.run([ff, "-hide_banner", "-version"], capture_output=True, text=True, timeout=60).stdout
-        return f"{self.encoder} in {first.splitlines()[0] if first else 'ffmpeg'}"
+        return f"{self.encoder} in {ffmpeg_wheel.version_line(ff)}"
 
     def encode(self, pixels: np.ndarray, point) -> Encoded:
         h, w = pixels.shape[:2]

@@ -11,7 +11,6 @@ feature is 0 by definition, as in the AOM CTC's still-image use.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import ffmpeg_wheel
 from ..errors import MetricError, MetricUnavailable
 
 # row fn parameter -> the key of libvmaf's pooled metrics
@@ -29,11 +29,10 @@ FEATURES = {"vmaf": "vmaf", "vmaf-neg": "vmaf_neg", "psnr-hvs-y": "psnr_hvs_y", 
 
 def ffmpeg() -> str:
     """The ffmpeg binary of the imageio-ffmpeg wheel; MetricUnavailable naming the extra when absent."""
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise MetricUnavailable("the libvmaf metrics need imageio-ffmpeg: pip install 'percept-bench[ctc]'") from None
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    exe = ffmpeg_wheel.executable()
+    if exe is None:
+        raise MetricUnavailable(f"the libvmaf metrics need imageio-ffmpeg: {ffmpeg_wheel.INSTALL}")
+    return exe
 
 
 def yuv444_bt709_full(rgb: np.ndarray) -> bytes:
@@ -91,10 +90,3 @@ def run_libvmaf(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int, pix_fm
             raise MetricError(f"libvmaf failed ({res.returncode}): {res.stderr.strip()[-300:]}")
         log = json.loads((t / "log.json").read_text())
     return {k: v["mean"] for k, v in log.get("pooled_metrics", {}).items()}
-
-
-@functools.lru_cache(maxsize=None)
-def libvmaf_version() -> str:
-    """The ffmpeg build that computes the family (its version line), for the rows' version keys."""
-    out = subprocess.run([ffmpeg(), "-hide_banner", "-version"], capture_output=True, text=True, timeout=60).stdout
-    return out.splitlines()[0] if out else "unknown"
