@@ -56,6 +56,7 @@ class Cell:
     resampled_ok: int | None = None
     delta: float | None = None  # quality at a bpp: this codec's value minus the anchor's, paired interval
     delta_ci: tuple | None = None
+    draws: object = field(default=None, repr=False)  # the BD value of every bootstrap draw (a headline averages them)
 
 
 @dataclass
@@ -121,15 +122,6 @@ def _draw_values(a, ia, t, it, hib, kind, opts):
     return avg if hib else -avg
 
 
-def _interval(a, ia, t, it, hib, kind, opts) -> tuple[tuple | None, int | None]:
-    """95 % bootstrap interval of BD-rate (kind 'rate') or BD-metric ('metric'); None when neither
-    curve has per-image data."""
-    vals = _draw_values(a, ia, t, it, hib, kind, opts)
-    if vals is None:
-        return None, None
-    return _percentiles(vals)
-
-
 def _percentiles(vals) -> tuple[tuple | None, int]:
     ok = np.isfinite(vals)
     if ok.sum() < 0.5 * len(vals):
@@ -138,30 +130,22 @@ def _percentiles(vals) -> tuple[tuple | None, int]:
     return (float(lo), float(hi)), int(ok.sum())
 
 
-def _headline(cvs: dict, codecs: list, cells: dict, opts: Options) -> dict:
+def _headline(codecs: list, cells: dict, opts: Options) -> dict:
     """{codec: Cell}: the mean BD-rate over the headline metrics (a profile's), its interval from the same
     bootstrap draws averaged across metrics; n/a, naming the metric, when one BD-rate is undefined."""
     out = {}
     for c in codecs:
-        missing = [m for m in opts.headline if cells.get((c, f"bd_rate:{m}")) is None
-                   or cells[(c, f"bd_rate:{m}")].value is None]
+        row = [cells.get((c, f"bd_rate:{m}")) for m in opts.headline]
+        missing = [m for m, cell in zip(opts.headline, row) if cell is None or cell.value is None]
         if missing:
             out[c] = Cell(message=f"no BD-rate for {', '.join(missing)}")
-            continue
-        value = float(np.mean([cells[(c, f"bd_rate:{m}")].value for m in opts.headline]))
-        if c == opts.anchor:
+        elif c == opts.anchor:
             out[c] = Cell(0.0, (0.0, 0.0), message="anchor")
-            continue
-        per_metric = []
-        for m in opts.headline:
-            hib = metric_table.get(m).higher_is_better
-            a, t = cvs[(opts.anchor, m)], cvs[(c, m)]
-            per_metric.append(_draw_values(a, _points(a, opts.hull, hib), t, _points(t, opts.hull, hib), hib, "rate",
-                                           opts))
-        ci = None
-        if all(v is not None for v in per_metric):
-            ci, _ = _percentiles(np.mean(per_metric, axis=0))
-        out[c] = Cell(value, ci)
+        else:
+            ci = None
+            if all(cell.draws is not None for cell in row):
+                ci, _ = _percentiles(np.mean([cell.draws for cell in row], axis=0))
+            out[c] = Cell(float(np.mean([cell.value for cell in row])), ci)
     return out
 
 
@@ -229,7 +213,7 @@ def build(cvs: dict, opts: Options, provenance: dict | None = None) -> Leaderboa
     notes = list(opts.notes) + [f"{cv.codec} / {cv.metric}: {n}" for cv in cvs.values() for n in cv.notes]
     lb = Leaderboard(opts, codecs, columns, cells, sources, bpp_range, notes, provenance or {})
     if opts.headline:
-        lb.headline = _headline(cvs, codecs, cells, opts)
+        lb.headline = _headline(codecs, cells, opts)
     return lb
 
 
@@ -287,7 +271,8 @@ def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
         if len(it) < MIN_POINTS and opts.hull:
             msg = f"{len(it)} points on the hull, BD needs at least {MIN_POINTS}"
         return Cell(message=msg, flags=flags)
-    ci, n_ok = _interval(a, ia, t, it, hib, "rate" if col.kind == "bd_rate" else "metric", opts)
+    draws = _draw_values(a, ia, t, it, hib, "rate" if col.kind == "bd_rate" else "metric", opts)
+    ci, n_ok = _percentiles(draws) if draws is not None else (None, None)
     if ci is not None and a.resampled != t.resampled:
         flags.append("unpaired interval")  # only one side resampled: the image mix is not cancelled
-    return Cell(r.value, ci, r.overlap, r.overlap_fraction, flags=flags, resampled_ok=n_ok)
+    return Cell(r.value, ci, r.overlap, r.overlap_fraction, flags=flags, resampled_ok=n_ok, draws=draws)
