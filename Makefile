@@ -35,7 +35,7 @@ install: $(CORE)
 install-all: $(FULL)
 
 demo: $(CORE)
-	$(BIN)/bench run --out out/demo
+	$(BIN)/bench run --out out/demo --plots
 	@echo "demo outputs: $(abspath out/demo) (leaderboard.md, leaderboard.csv, rd_*.png/pdf, bench.sqlite)"
 
 lint: $(FULL)

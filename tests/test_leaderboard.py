@@ -267,7 +267,7 @@ def test_imported_curves_join_the_table_with_bd_from_their_points(run, tmp_path,
     ours = rows[("jpeg", "psnr")]
     assert ours["ci_low"] is not None and "unpaired interval" in ours["flags"]
     assert any("imported published curve" in n and "no interval" in n for n in doc["notes"])
-    assert (r / "rd_psnr.png").exists()
+    assert main(["plot", str(r)]) == 0 and (r / "rd_psnr.png").exists()
 
 
 @pytest.mark.parametrize("fmt", ["compressai", "tfc"])

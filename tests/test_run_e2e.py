@@ -17,7 +17,7 @@ def _run(out, data, *extra):
 
 def test_run_creates_store_plots_and_table_then_reuses_everything(tmp_path, small_dir, capsys):
     out = tmp_path / "out"
-    assert _run(out, small_dir) == 0
+    assert _run(out, small_dir, "--plots") == 0
     for f in ["bench.sqlite", "leaderboard.md", "leaderboard.csv", "rd_points.csv", "rd_psnr.png",
               "rd_psnr.pdf", "rd_ms-ssim.png", "rd_ssim.pdf"]:
         assert (out / f).is_file(), f
@@ -54,7 +54,7 @@ def test_adding_a_metric_later_scores_only_that_metric(tmp_path, small_dir, caps
 
 def test_table_and_plot_verbs_rebuild_from_the_store(tmp_path, small_dir, capsys):
     out = tmp_path / "out"
-    _run(out, small_dir, "--metric", "psnr")
+    _run(out, small_dir, "--metric", "psnr", "--plots")
     (out / "rd_psnr.png").unlink()
     (out / "leaderboard.md").unlink()
     assert main(["table", str(out)]) == 0
@@ -97,13 +97,31 @@ def test_console_script_lists_without_heavy_imports():
     assert "jpeg2000" in r.stdout and r.stdout.strip().endswith("False")
 
 
+def test_figures_are_drawn_on_request_then_kept_current(tmp_path, capsys):
+    """Without --plots a run draws no figure and says how to get one; once drawn (by `bench plot` or
+    --plots) a later run that adds data redraws them, so figures never show less than the tables."""
+    out = tmp_path / "r"
+    base = ["run", "--codec", "jpeg", "--metric", "psnr", "--anchor", "jpeg", "--image", "astronaut",
+            "--out", str(out), "--no-progress"]
+    assert main(base) == 0
+    assert (out / "leaderboard.md").is_file() and not list(out.glob("rd_*.p*"))
+    assert f"RD figures: bench plot {out}" in capsys.readouterr().out
+    assert main(["plot", str(out)]) == 0 and (out / "rd_psnr.png").is_file()
+    assert main(base + ["--codec", "webp"]) == 0  # new curve: the figure is drawn again with it
+    assert "rd_*.png/pdf" in capsys.readouterr().out
+    stamp = json.loads((out / ".outputs.json").read_text())
+    assert stamp["figures"]["psnr"][1] == ["rd_psnr.png", "rd_psnr.pdf"]
+    with Image.open(out / "rd_psnr.png") as im:
+        assert im.size[0] > 100
+
+
 def test_outputs_are_rebuilt_in_proportion_to_what_changed(tmp_path, capsys):
     """An unchanged re-run rewrites nothing; a new metric draws its own figure and leaves the
     others' files alone; a deleted figure is drawn again."""
     out = tmp_path / "r"
     base = ["run", "--codec", "jpeg", "--metric", "psnr", "--anchor", "jpeg", "--image", "astronaut",
             "--out", str(out), "--no-progress"]
-    assert main(base) == 0, capsys.readouterr().err
+    assert main(base + ["--plots"]) == 0, capsys.readouterr().err
     fig, table = out / "rd_psnr.png", out / "leaderboard.md"
     t_fig, t_table = fig.stat().st_mtime_ns, table.stat().st_mtime_ns
     assert main(base) == 0

@@ -34,7 +34,7 @@ def cmd_run(args):
                       workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout,
                       keep_recon=args.keep_recon, batch=args.batch, device=args.device, points=args.points,
                       profile=args.profile))
-    after_run(s)
+    after_run(s, plots=args.plots)
     if s.leaderboard:
         print(s.leaderboard)
     for f in s.failures[:20]:
@@ -46,7 +46,8 @@ def cmd_run(args):
     if s.nothing:
         print(f"error: {s.nothing}", file=sys.stderr)
     else:
-        print(f"outputs in {os.path.abspath(args.out)}: bench.sqlite, leaderboard.md/.csv, rd_points.csv, rd_*.png/pdf")
+        figures = "rd_*.png/pdf" if s.figures else f"RD figures: bench plot {args.out} (or run with --plots)"
+        print(f"outputs in {os.path.abspath(args.out)}: bench.sqlite, leaderboard.md/.csv, rd_points.csv; {figures}")
     code = s.exit_code(args.allow_failures, args.allow_skips)
     if code == EXIT_FAILURES and not (s.failures and not args.allow_failures):
         print(f"exit {EXIT_FAILURES}: {len(s.skipped)} requested codec(s)/metric(s) skipped "

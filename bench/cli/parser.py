@@ -146,6 +146,10 @@ def _run(r):
     r.add_argument("--keep-recon", action="store_true",
                    help="also write every reconstruction as a lossless PNG under recon/ (otherwise a stored "
                         "encoding is decoded again from its bitstream when a later metric, crop or probe needs it)")
+    r.add_argument("--plots", action="store_true",
+                   help="also draw the RD figures (rd_<metric>.png/.pdf) now; otherwise `bench plot RUN` draws them "
+                        "when wanted, and once a run directory has them every later run or table rewrite keeps "
+                        "them current")
     r.add_argument("--allow-failures", action="store_true", help="exit 0 even when some tasks failed")
     r.add_argument("--allow-skips", action="store_true",
                    help="exit 0 even when a requested codec or metric was unavailable and skipped")

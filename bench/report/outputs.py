@@ -38,41 +38,40 @@ def _figure_digest(curves: dict, metric: str, board, man: dict) -> str:
 
 
 def write_outputs(run: StoredRun, *, anchor: str | None = None, method: str | None = None,
-                  plots: bool = True, tables: bool = True) -> str:
-    """A stored run into leaderboard.md/.csv, rd_points.csv, manifest.json and its RD figures; returns the
-    Markdown leaderboard. When nothing they show has changed since they were last written (a re-run that
-    computed nothing), they are kept as they are: their provenance names the run that computed the numbers."""
+                  plots: bool = False) -> str:
+    """A stored run into leaderboard.md/.csv, rd_points.csv, manifest.json and, when asked or when the run
+    directory already has them, its RD figures; returns the Markdown leaderboard. When nothing they show has
+    changed since they were last written (a re-run that computed nothing), they are kept as they are: their
+    provenance names the run that computed the numbers."""
     out = run.dir
     stamp = out / OUTPUTS_STAMP
-    digest = _outputs_digest(run, anchor, method) if tables and plots else None
     prev = {}
-    if digest is not None and stamp.is_file():
+    if stamp.is_file():
         try:
             prev = json.loads(stamp.read_text())
         except ValueError:
             prev = {}
-        if prev.get("digest") == digest and _intact(out, prev.get("files")):
-            return (out / "leaderboard.md").read_text()
-    from .tables import markdown, write_default
+    # figures are drawn on request (matplotlib alone costs a cheap run a third of its CPU), then kept current:
+    # a run directory that has them never shows figures older than its tables
+    plots = plots or bool(prev.get("figures")) or (not prev and any(
+        True for ext in ("png", "pdf", "svg") for _ in out.glob(f"rd_*.{ext}")))
+    digest = _outputs_digest(run, anchor, method)
+    if prev.get("digest") == digest and _intact(out, prev.get("files")) \
+            and (not plots or prev.get("figures")):
+        return (out / "leaderboard.md").read_text()
+    from .tables import write_default
 
     board = run.leaderboard(anchor=anchor, method=method)
     lb, man = board.leaderboard, run.manifest
-    files = []
-    if tables:
-        md = write_default(out, lb, board.title, board.curves)
-        atomic_write(out / "manifest.json", (json.dumps({**man, "provenance": lb.provenance}, indent=2,
-                                                        default=str) + "\n").encode())
-        files += ["leaderboard.md", "leaderboard.csv", "rd_points.csv", "manifest.json"]
-    else:
-        md = markdown(lb, board.title)
+    md = write_default(out, lb, board.title, board.curves)
+    atomic_write(out / "manifest.json", (json.dumps({**man, "provenance": lb.provenance}, indent=2,
+                                                    default=str) + "\n").encode())
+    files = ["leaderboard.md", "leaderboard.csv", "rd_points.csv", "manifest.json"]
     figures = _figures(run, board, prev.get("figures", {}), prev.get("files")) if plots else {}
     for names in figures.values():
         files += names[1]
-    if digest is not None:
-        files = {f: file_sha256(out / f) for f in files}  # reused only while each file is what was written
-        atomic_write(stamp, json.dumps({"digest": digest, "files": files, "figures": figures}).encode())
-    else:  # a partial rewrite (`bench table RUN --anchor X`): what is on disk no longer matches the stamp
-        stamp.unlink(missing_ok=True)
+    files = {f: file_sha256(out / f) for f in files}  # reused only while each file is what was written
+    atomic_write(stamp, json.dumps({"digest": digest, "files": files, "figures": figures}).encode())
     return md
 
 
@@ -151,7 +150,7 @@ def table(run: StoredRun, fmt: str | None = None, out: str | None = None, profil
             raise BenchError(f"{', '.join(ignored)} shape a rendered table: add --format md (or --out FILE); without "
                              "them `bench table RUN` rewrites the run's default files, where only --anchor and "
                              "--bd-method apply")
-        return write_outputs(run, anchor=options.get("anchor"), method=options.get("method"), plots=False), None
+        return write_outputs(run, anchor=options.get("anchor"), method=options.get("method")), None
     from .tables import render
 
     fmt = table_format(fmt, out)
@@ -241,9 +240,10 @@ def export(run: StoredRun, fmt: str, out) -> list:
     return (exchange.export_compressai if fmt == "compressai" else exchange.export_tfc)(ours, out, desc)
 
 
-def after_run(summary) -> None:
-    """The default outputs of a run just made (bench.runner.run.run's RunSummary), timed into the summary;
-    when nothing can be reported, the older tables are removed and the summary says why."""
+def after_run(summary, plots: bool = False) -> None:
+    """The default outputs of a run just made (bench.runner.run.run's RunSummary), with its RD figures when
+    asked (or already there), timed into the summary; when nothing can be reported, the older tables are
+    removed and the summary says why."""
     import time
 
     from ..errors import NothingComputed
@@ -251,7 +251,8 @@ def after_run(summary) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     run = StoredRun.open(summary.out, summary.run_id)
     try:
-        summary.leaderboard = write_outputs(run)
+        summary.leaderboard = write_outputs(run, plots=plots)
+        summary.figures = any(True for _ in Path(summary.out).glob("rd_*.png"))
     except NothingComputed as e:
         summary.nothing = str(e)
         forget_outputs(summary.out)

@@ -61,6 +61,7 @@ class RunSummary:
     cpu_s: float = 0.0  # this process's CPU seconds for the grid (workers not included)
     outputs_cpu_s: float = 0.0
     leaderboard: str = ""
+    figures: bool = False  # whether the run directory has its RD figures (drawn on request: --plots)
     nothing: str = ""  # why nothing could be reported (no encoding, no complete curve)
 
     def exit_code(self, allow_failures: bool = False, allow_skips: bool = False) -> int:
