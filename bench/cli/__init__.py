@@ -12,7 +12,7 @@ import sys
 import warnings
 
 from ..errors import EXIT_FAILURES, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, BenchError
-from . import parser
+from . import parser, study
 
 
 def _open(args):
@@ -253,12 +253,12 @@ def cmd_match(args):
 VERBS = {"run": cmd_run, "list": cmd_list, "table": cmd_table, "plot": cmd_plot, "crops": cmd_crops,
          "report": cmd_report, "validate-metrics": cmd_validate, "analyze": cmd_analyze, "import": cmd_import,
          "compare": cmd_compare, "export": cmd_export, "score": cmd_score, "match": cmd_match,
-         "weights": cmd_weights, "train": cmd_train}
+         "weights": cmd_weights, "train": cmd_train, "study": study.cmd_study, "view": study.cmd_view}
 
 
 def build_parser():
     """The `bench` argument parser (every verb and its options)."""
-    return parser.build_parser(VERBS)
+    return parser.build_parser(VERBS, study.OPTIONS)
 
 
 def main(argv=None) -> int:

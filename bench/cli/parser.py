@@ -98,13 +98,14 @@ def metric_value(text: str) -> tuple:
     return m, value
 
 
-def build_parser(verbs: dict) -> argparse.ArgumentParser:
-    """The parser of every verb; `verbs` maps a verb's name to the function that runs it."""
+def build_parser(verbs: dict, more: dict | None = None) -> argparse.ArgumentParser:
+    """The parser of every verb; `verbs` maps a verb's name to the function that runs it, `more` adds
+    verbs declared elsewhere (name -> (help, options))."""
     p = argparse.ArgumentParser(prog="bench", description="percept-bench: codecs x metrics, honestly.")
     p.add_argument("--version", action="version", version=_version())
     p.add_argument("--weights-dir", help="TORCH_HOME-style dir with hub/checkpoints (env BENCH_WEIGHTS)")
     sub = p.add_subparsers(dest="verb", required=True)
-    for name, (helptext, options) in VERBS.items():
+    for name, (helptext, options) in {**VERBS, **(more or {})}.items():
         v = sub.add_parser(name, help=helptext, description=helptext)
         options(v)
         v.set_defaults(fn=verbs[name])
