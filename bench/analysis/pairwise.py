@@ -108,9 +108,11 @@ def interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.nda
 
 def next_pair(j: Judgements, candidates: list[tuple[int, int]], counts: dict | None = None,
               penalty: float = PENALTY) -> int:
-    """The index, in candidates, of the most informative pair to ask next: the largest expected
-    information p (1 - p) Var(s_i - s_j) under the current fit and its Laplace covariance (in the spirit
-    of CLIC's and ASAP's active sampling); ties go to the pair asked least."""
+    """The index, in candidates, of the most informative pair to ask next (in the spirit of CLIC's and
+    ASAP's active sampling): the one whose answer is expected to shrink the total variance of the
+    strengths most under the current fit (A-optimal: with d = e_i - e_j, Fisher information
+    I = p (1 - p) and Laplace covariance C, the trace falls by I |C d|^2 / (1 + I d'C d)); ties go to
+    the pair asked least."""
     if len(j.a):
         s = fit(j, penalty=penalty)
         cov = covariance(j, s, penalty)
@@ -120,8 +122,9 @@ def next_pair(j: Judgements, candidates: list[tuple[int, int]], counts: dict | N
     best, key = 0, None
     for k, (a, b) in enumerate(candidates):
         p = 1 / (1 + math.exp(-(s[a] - s[b])))
-        gain = p * (1 - p) * (cov[a, a] + cov[b, b] - 2 * cov[a, b])
-        kk = (round(gain, 9), -counts.get((min(a, b), max(a, b)), 0))
+        info, cd = p * (1 - p), cov[:, a] - cov[:, b]
+        gain = info * float(cd @ cd) / (1 + info * (cd[a] - cd[b]))
+        kk = (round(gain, 12), -counts.get((min(a, b), max(a, b)), 0))
         if key is None or kk > key:
             best, key = k, kk
     return best
@@ -147,7 +150,7 @@ def linear_bd_rate(anchor_bpp, anchor_q, test_bpp, test_q) -> float:
     quality ranges: for human scores at two or three rates, where a cubic fit has too few points. NaN
     without overlap or with a non-increasing curve."""
     def inv(bpp, q):
-        o = np.argsort(q)
+        o = np.argsort(bpp)  # in rate order, the score must rise
         q, lr = np.asarray(q, float)[o], np.log10(np.asarray(bpp, float))[o]
         return (q, lr) if len(q) >= 2 and np.all(np.diff(q) > 0) else None
 

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import random
 import secrets
-import threading
 import time
 
 from ..analysis import pairwise
 from .store import DEGRADED, ORIGINAL, Study
-
-_LOCK = threading.Lock()  # one question chosen at a time: two tabs of one rater never get two open questions
 
 
 def judgements_of(study: Study, rows=None) -> tuple[pairwise.Judgements, list[str], list[str], list[str]]:
@@ -34,7 +31,7 @@ def judgements_of(study: Study, rows=None) -> tuple[pairwise.Judgements, list[st
 
 def next_question(study: Study, token: str):
     """The served row this rater answers next (created when needed), or None when they are done."""
-    with _LOCK:
+    with study.lock:  # one question chosen at a time: two tabs of one rater never get two open questions
         db = study.db
         row = db.execute("SELECT * FROM served WHERE token = ? AND answered = 0 ORDER BY id DESC LIMIT 1",
                          (token,)).fetchone()

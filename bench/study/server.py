@@ -44,7 +44,9 @@ def study_app(study: Study):
         return name
 
     def answered(token: str) -> int:
-        return study.db.execute("SELECT COUNT(*) FROM served WHERE token = ? AND answered = 1", (token,)).fetchone()[0]
+        with study.lock:
+            return study.db.execute("SELECT COUNT(*) FROM served WHERE token = ? AND answered = 1",
+                                    (token,)).fetchone()[0]
 
     @app.after_request
     def headers(resp):
@@ -79,7 +81,8 @@ def study_app(study: Study):
     @app.get("/img/<token>/<int:sid>/<slot>")
     def image(token, sid, slot):
         rater_or_403(token)
-        row = study.db.execute("SELECT * FROM served WHERE id = ? AND token = ?", (sid, token)).fetchone()
+        with study.lock:
+            row = study.db.execute("SELECT * FROM served WHERE id = ? AND token = ?", (sid, token)).fetchone()
         if row is None or slot not in ("o", "a", "b"):
             abort(404)
         if slot == "o":
@@ -115,7 +118,7 @@ def _record(study: Study, token, name, sid, nonce, choice, ms, items):
     from flask import jsonify
 
     db = study.db
-    with db:
+    with study.lock, db:
         db.execute("BEGIN IMMEDIATE")
         row = db.execute("SELECT * FROM served WHERE id = ? AND token = ?", (sid, token)).fetchone()
         if row is None or row["nonce"] != nonce:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class Study:
 
     def __init__(self, folder: Path, spec: dict, db: sqlite3.Connection):
         self.dir, self.spec, self.db = folder, spec, db
+        # one connection shared by the server's threads: its transactions must not interleave
+        self.lock = threading.RLock()
 
     @classmethod
     def create(cls, folder, spec: dict) -> Study:
@@ -78,7 +81,8 @@ class Study:
 
     def rater(self, token: str) -> str | None:
         """The name behind a token, or None."""
-        row = self.db.execute("SELECT name FROM raters WHERE token = ?", (token,)).fetchone()
+        with self.lock:
+            row = self.db.execute("SELECT name FROM raters WHERE token = ?", (token,)).fetchone()
         return row["name"] if row else None
 
     # -- judgements -----------------------------------------------------------------------------------

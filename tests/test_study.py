@@ -1,0 +1,222 @@
+"""A study end to end against a real server process: links, answers, forged and replayed answers, paths,
+oversized bodies, kill -9 mid-study, two raters at once, import/export round trips, the fit's report."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from bench.cli import main
+
+pytest.importorskip("flask")
+pytest.importorskip("waitress")
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, three_crops):
+    root = tmp_path_factory.mktemp("study")
+    run = root / "run"
+    assert main(["run", "--dataset", str(three_crops), "--codec", "jpeg", "--codec", "jpeg2000", "--metric", "psnr",
+                 "--metric", "ms-ssim", "--out", str(run), "--no-progress"]) == 0
+    return run
+
+
+@pytest.fixture
+def study(made, tmp_path, capsys):
+    s = tmp_path / "s"
+    assert main(["study", "create", str(made), "--out", str(s), "--crop", "64", "--golden-every", "4",
+                 "--per-rater", "12"]) == 0
+    assert main(["study", "invite", str(s), "alice", "bob"]) == 0
+    links = dict(line.split(": ", 1) for line in capsys.readouterr().out.strip().splitlines()[-2:])
+    return s, {n: u.rsplit("/", 1)[1] for n, u in links.items()}
+
+
+class Server:
+    """`bench study serve` in its own process on a free port."""
+
+    def __init__(self, folder):
+        self.p = subprocess.Popen([sys.executable, "-m", "bench.cli", "study", "serve", str(folder), "--port", "0"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        assert "serving" in line, line + self.p.stderr.read()
+        self.base = line.split(" on ")[1].split("/ ")[0]
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=10) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def post(self, path, body, raw=None):
+        data = raw if raw is not None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def next(self, tok):
+        return json.loads(self.get(f"/api/{tok}/next")[1])
+
+    def answer(self, tok, q, choice="a"):
+        return self.post(f"/api/{tok}/answer", {"id": q["id"], "nonce": q["nonce"], "choice": choice, "ms": 700})
+
+    def stop(self, sig=signal.SIGTERM):
+        self.p.send_signal(sig)
+        self.p.wait(10)
+
+
+def _judgements(folder):
+    import sqlite3
+
+    with sqlite3.connect(folder / "study.sqlite") as db:
+        return db.execute("SELECT rater, image, a, b, y, golden, ms FROM judgements ORDER BY id").fetchall()
+
+
+def test_bad_links_forged_replayed_and_oversized_requests_are_refused(study):
+    folder, tok = study
+    srv = Server(folder)
+    try:
+        code, body = srv.get("/r/not-a-token")
+        assert code == 403 and b"Unknown link" in body and b"Traceback" not in body
+        assert srv.get("/api/not-a-token/next")[0] == 403
+        qa, qb = srv.next(tok["alice"]), srv.next(tok["bob"])
+        assert srv.get(qa["a"])[1][:4] == b"\x89PNG"
+        # images only by a question served to that link: another rater's question, paths, unknown slots
+        assert srv.get(f"/img/{tok['alice']}/{qb['id']}/a")[0] == 404
+        for bad in ["/img/{t}/{i}/../../study.sqlite", "/img/{t}/{i}/%2e%2e%2fstudy.json", "/img/{t}/{i}/x",
+                    "/img/{t}/..%2f..%2fstudy.json/a", "/images/0.png", "/study.sqlite"]:
+            code, body = srv.get(bad.format(t=tok["alice"], i=qa["id"]))
+            assert code in (403, 404) and b"PNG" not in body[:8], bad
+        # answers: only to the question served to this link, with its nonce, once
+        assert srv.post(f"/api/{tok['alice']}/answer", {"id": qb["id"], "nonce": qb["nonce"], "choice": "a"})[0] == 403
+        assert srv.post(f"/api/{tok['alice']}/answer", {"id": qa["id"], "nonce": "forged", "choice": "a"})[0] == 403
+        for bad in [{"id": qa["id"], "nonce": qa["nonce"], "choice": "<script>alert(1)</script>"},
+                    {"id": str(qa["id"]), "nonce": qa["nonce"], "choice": "a"}, {"choice": "a"}]:
+            assert srv.post(f"/api/{tok['alice']}/answer", bad)[0] == 400
+        assert srv.post(f"/api/{tok['alice']}/answer", None, raw=b"{not json")[0] == 400
+        big = {"id": qa["id"], "nonce": qa["nonce"], "choice": "a", "note": "x" * 10000}
+        assert srv.post(f"/api/{tok['alice']}/answer", big)[0] == 413
+        extra = {"id": qa["id"], "nonce": qa["nonce"], "choice": "a", "ms": 812, "comment": "'); DROP TABLE x; --"}
+        assert srv.post(f"/api/{tok['alice']}/answer", extra) == (200, {"ok": True})
+        assert srv.answer(tok["alice"], qa)[0] == 409  # replayed
+        rows = _judgements(folder)
+        assert len(rows) == 1 and rows[0][0] == "alice" and rows[0][6] == 812 and "DROP" not in repr(rows)
+        code, _ = srv.get(f"/r/{tok['alice']}")
+        assert code == 200
+    finally:
+        srv.stop()
+
+
+def test_kill_9_loses_no_answer_and_raters_resume_where_they_were(study):
+    folder, tok = study
+    srv = Server(folder)
+    for _ in range(5):
+        assert srv.answer(tok["alice"], srv.next(tok["alice"]))[0] == 200
+    pending = srv.next(tok["alice"])  # served, not answered
+    srv.stop(signal.SIGKILL)
+    assert len(_judgements(folder)) == 5
+    srv = Server(folder)
+    try:
+        again = srv.next(tok["alice"])
+        assert (again["id"], again["answered"]) == (pending["id"], 5)  # the same question, progress kept
+        while not (q := srv.next(tok["alice"]))["done"]:
+            assert srv.answer(tok["alice"], q, "b")[0] == 200
+        rows = _judgements(folder)
+        assert len(rows) == 12 and sum(r[5] for r in rows) == 3  # every 4th question is golden
+        images = [r[1] for r in rows]
+        assert all(a != b for a, b in zip(images, images[1:]))  # never the image just judged
+    finally:
+        srv.stop()
+
+
+def test_two_raters_at_once(study):
+    folder, tok = study
+    srv = Server(folder)
+    errors = []
+
+    def rate(name):
+        try:
+            while not (q := srv.next(tok[name]))["done"]:
+                assert srv.answer(tok[name], q, "a" if name == "alice" else "tie")[0] == 200
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    try:
+        ts = [threading.Thread(target=rate, args=(n,)) for n in tok]
+        [t.start() for t in ts]
+        [t.join(120) for t in ts]
+    finally:
+        srv.stop()
+    rows = _judgements(folder)
+    assert not errors and len(rows) == 24 and {r[0] for r in rows} == {"alice", "bob"}
+
+
+def test_results_import_and_export_round_trip(study, tmp_path, capsys):
+    folder, tok = study
+    srv = Server(folder)
+    try:
+        for name in tok:
+            while not (q := srv.next(tok[name]))["done"]:
+                srv.answer(tok[name], q, "a" if q["id"] % 3 else "b")
+    finally:
+        srv.stop()
+    capsys.readouterr()
+    # these scripted raters answer golden questions at random: screening would drop them
+    assert main(["study", "results", str(folder), "--format", "json", "--resamples", "100",
+                 "--golden-threshold", "0"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["judgements"] == 18 and {m["metric"] for m in res["metrics"]} == {"psnr", "ms-ssim"}
+    assert res["anchor"] == res["conditions"][0]["id"] and res["conditions"][0]["elo"] == 0
+    for fmt in ("generic", "clic"):
+        f = tmp_path / f"{fmt}.csv"
+        assert main(["study", "export", str(folder), "--format", fmt, "--out", str(f)]) == 0
+        assert main(["study", "import", str(f), "--out", str(tmp_path / fmt)]) == 0
+        capsys.readouterr()
+        assert main(["study", "results", str(tmp_path / fmt), "--format", "json", "--resamples", "0",
+                     "--anchor", res["anchor"], "--golden-threshold", "0"]) == 0
+        back = {c["id"]: c["elo"] for c in json.loads(capsys.readouterr().out)["conditions"]}
+        assert back == pytest.approx({c["id"]: c["elo"] for c in res["conditions"]}, abs=1e-6)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("methodA,methodB,originalName,answerValue\nx,y,img,1\n")
+    assert main(["study", "import", str(bad), "--out", str(tmp_path / "b")]) == 2
+    assert "bad.csv:2: answerValue '1': expected A, B or draw" in capsys.readouterr().err
+    assert main(["study", "results", str(tmp_path / "nowhere")]) == 2
+
+
+def test_the_viewer_serves_a_run_and_nothing_else(made):
+    from waitress.server import create_server
+
+    from bench.study.server import view_app
+
+    srv = create_server(view_app(made), host="127.0.0.1", port=0)
+    threading.Thread(target=srv.run, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.effective_port}"
+    try:
+        with urllib.request.urlopen(base + "/api/encodings") as r:
+            d = json.loads(r.read())
+        with urllib.request.urlopen(f"{base}/img/{d['encodings'][0]['key']}") as r:
+            assert r.read()[:4] == b"\x89PNG"
+        with urllib.request.urlopen(f"{base}/img/original:{d['images'][0]}") as r:
+            assert r.read()[:4] == b"\x89PNG"
+        for bad in ("/img/..%2fbench.sqlite", "/img/original:..%2f..%2fetc%2fpasswd", "/bench.sqlite"):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(base + bad)
+            assert e.value.code == 404
+    finally:
+        srv.close()
+
+
+def test_serving_without_flask_says_how_to_install(monkeypatch, study, capsys):
+    folder, _ = study
+    monkeypatch.setitem(sys.modules, "flask", None)
+    assert main(["study", "serve", str(folder)]) == 2
+    assert "pip install 'percept-bench[study]'" in capsys.readouterr().err
+    assert os.path.isfile(folder / "study.json")
