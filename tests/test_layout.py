@@ -11,8 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LEAVES = ("bench.images", "bench.datasets", "bench.weights", "bench.cards", "bench.errors", "bench.provenance",
           "bench.store", "bench.downloads", "bench.devices", "bench.rated", "bench.report.formats", "bench.ffmpeg_wheel")
-# what each stage may not import (the pipeline: datasets -> adapters -> metrics -> runner -> analysis -> report)
-FORBIDDEN = {"bench.runner": ("bench.report", "bench.cli"), "bench.analysis": ("bench.report", "bench.cli", "bench.runner"),
+# what each stage may not import (the pipeline: datasets -> adapters -> metrics -> runner -> analysis -> report
+# -> study)
+FORBIDDEN = {"bench.report": ("bench.study", "bench.cli"),
+             "bench.runner": ("bench.report", "bench.cli", "bench.study"),
+             "bench.analysis": ("bench.report", "bench.cli", "bench.runner"),
              "bench.metrics": ("bench.runner", "bench.analysis", "bench.report", "bench.cli"),
              "bench.adapters": ("bench.metrics", "bench.runner", "bench.analysis", "bench.report", "bench.cli")}
 

@@ -39,8 +39,8 @@ def test_fit_recovers_known_strengths_and_ties_count_half():
 
 
 def test_bootstrap_intervals_cover_the_truth():
-    """Measured coverage (scripts/study_simulation.py, 200 studies): judgement 0.94, image 0.90-0.92,
-    image+rater 0.99 without image effects; here 40 studies, with a tolerance for that size."""
+    """Measured coverage (scripts/study_simulation.py, 200 studies, no image effects): judgement 0.936,
+    image 0.900, image+rater 0.991; here 40 studies, with a tolerance for that size."""
     c = sim.coverage(40, resamples=150)
     assert 0.88 <= c["judgement"] <= 0.99
     assert c["image+rater"] >= 0.93  # conservative when raters add no variance of their own

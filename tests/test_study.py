@@ -39,8 +39,8 @@ def study(made, tmp_path, capsys):
 class Server:
     """`bench study serve` in its own process on a free port."""
 
-    def __init__(self, folder):
-        self.p = subprocess.Popen([sys.executable, "-m", "bench.cli", "study", "serve", str(folder), "--port", "0"],
+    def __init__(self, folder, port=0):
+        self.p = subprocess.Popen([sys.executable, "-m", "bench.cli", "study", "serve", str(folder), "--port", str(port)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.p.stdout.readline()
         assert "serving" in line, line + self.p.stderr.read()
@@ -109,8 +109,9 @@ def test_bad_links_forged_replayed_and_oversized_requests_are_refused(study):
         assert srv.answer(tok["alice"], qa)[0] == 409  # replayed
         rows = _judgements(folder)
         assert len(rows) == 1 and rows[0][0] == "alice" and rows[0][6] == 812 and "DROP" not in repr(rows)
-        code, _ = srv.get(f"/r/{tok['alice']}")
-        assert code == 200
+        with urllib.request.urlopen(f"{srv.base}/r/{tok['alice']}") as r:  # no inline script may run
+            assert r.status == 200 and "script-src 'self'" in r.headers["Content-Security-Policy"]
+            assert r.headers["Referrer-Policy"] == "no-referrer"
     finally:
         srv.stop()
 
