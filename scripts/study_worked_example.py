@@ -7,7 +7,7 @@ answer through the HTTP API as the page does: each rater prefers, in each pair, 
 LPIPS on that image, through a Bradley-Terry draw with strength -LPIPS / 0.03 plus a per-rater offset per
 condition (sd 0.3); one rater of six answers at random, to be screened out by the golden questions.
 Then `bench study results` and the exports.
-Usage: scripts/study_worked_example.py RUN OUT [--bpp 0.3,0.6] [--raters 6] [--per-rater 60]
+Usage: scripts/study_worked_example.py RUN OUT [--bpp 0.3,0.6] [--raters 6] [--per-rater 60] [--study DIR]
 """
 import argparse
 import json
@@ -32,9 +32,11 @@ def main():
     ap.add_argument("--bpp", default="0.3,0.6")
     ap.add_argument("--raters", type=int, default=6)
     ap.add_argument("--per-rater", type=int, default=60)
+    ap.add_argument("--study", default="out/study-simulated", help="the study folder (its images stay out of git)")
     a = ap.parse_args()
     out = Path(a.out)
-    study = out / "study"
+    out.mkdir(parents=True, exist_ok=True)
+    study = Path(a.study)
     subprocess.run(BENCH + ["study", "create", a.run, "--out", str(study), "--bpp", a.bpp, "--crop", "256",
                             "--per-rater", str(a.per_rater), "--golden-every", "10"], check=True)
     names = [f"sim{k}" for k in range(a.raters)]

@@ -160,31 +160,54 @@ def test_two_raters_at_once(study):
     assert not errors and len(rows) == 24 and {r[0] for r in rows} == {"alice", "bob"}
 
 
-def test_results_import_and_export_round_trip(study, tmp_path, capsys):
+def _more_bits(folder, sid) -> str:
+    """A scripted rater who prefers the side with more bits (and the lossless copy in a golden question)."""
+    import sqlite3
+
+    items = {i["id"]: i for i in json.loads((folder / "study.json").read_text())["items"]}
+    with sqlite3.connect(folder / "study.sqlite") as db:
+        a, b = (items[i] for i in db.execute("SELECT a, b FROM served WHERE id = ?", (sid,)).fetchone())
+    rank = lambda i: {"original": 1e9, "degraded": -1}.get(i["condition"], i["bpp"])  # noqa: E731
+    return ("a" if rank(a) > rank(b) else "b"), a["condition"] in ("original", "degraded")
+
+
+def test_results_import_and_export_round_trip(made, study, tmp_path, capsys):
     folder, tok = study
     srv = Server(folder)
     try:
-        for name in tok:
-            while not (q := srv.next(tok[name]))["done"]:
-                srv.answer(tok[name], q, "a" if q["id"] % 3 else "b")
+        for k, name in enumerate(tok):
+            while not (q := srv.next(tok[name]))["done"]:  # bob errs on one pair in three, never on golden ones
+                c, golden = _more_bits(folder, q["id"])
+                srv.answer(tok[name], q, c if k == 0 or golden or q["id"] % 3 else {"a": "b", "b": "a"}[c])
     finally:
         srv.stop()
     capsys.readouterr()
-    # these scripted raters answer golden questions at random: screening would drop them
-    assert main(["study", "results", str(folder), "--format", "json", "--resamples", "100",
-                 "--golden-threshold", "0"]) == 0
+    assert main(["study", "results", str(folder), "--format", "json", "--resamples", "100"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["judgements"] == 18 and {m["metric"] for m in res["metrics"]} == {"psnr", "ms-ssim"}
-    assert res["anchor"] == res["conditions"][0]["id"] and res["conditions"][0]["elo"] == 0
+    anchor = next(c for c in res["conditions"] if c["id"] == res["anchor"])
+    assert anchor["codec"] == "jpeg2000" and anchor["elo"] == 0  # the run's anchor codec
     for fmt in ("generic", "clic"):
         f = tmp_path / f"{fmt}.csv"
         assert main(["study", "export", str(folder), "--format", fmt, "--out", str(f)]) == 0
         assert main(["study", "import", str(f), "--out", str(tmp_path / fmt)]) == 0
         capsys.readouterr()
         assert main(["study", "results", str(tmp_path / fmt), "--format", "json", "--resamples", "0",
-                     "--anchor", res["anchor"], "--golden-threshold", "0"]) == 0
+                     "--anchor", res["anchor"]]) == 0
         back = {c["id"]: c["elo"] for c in json.loads(capsys.readouterr().out)["conditions"]}
         assert back == pytest.approx({c["id"]: c["elo"] for c in res["conditions"]}, abs=1e-6)
+    # the human column, figure, report section and validation of the same run
+    assert main(["table", str(made), "--study", str(folder), "--format", "csv", "--resamples", "100"]) == 0
+    csv_rows = capsys.readouterr().out.splitlines()
+    assert "human_bd_rate" in csv_rows[0] and "human_bd_rate_ci_low" in csv_rows[0]
+    assert main(["table", str(made), "--study", str(folder)]) == 2  # a column for a rendered table only
+    assert "--study adds a column to a rendered table" in capsys.readouterr().err
+    assert main(["plot", str(made), "--study", str(folder), "--out", str(tmp_path / "fig"), "--format", "png"]) == 0
+    assert (tmp_path / "fig" / "rd_human.png").is_file()
+    assert main(["report", str(made), "--study", str(folder), "--out", str(tmp_path / "r.html")]) == 0
+    assert "Human study: scores against rate" in (tmp_path / "r.html").read_text()
+    assert main(["validate-metrics", str(folder), "--resamples", "100"]) == 0
+    assert "| psnr | " in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
     bad.write_text("methodA,methodB,originalName,answerValue\nx,y,img,1\n")
     assert main(["study", "import", str(bad), "--out", str(tmp_path / "b")]) == 2
@@ -221,3 +244,21 @@ def test_serving_without_flask_says_how_to_install(monkeypatch, study, capsys):
     assert main(["study", "serve", str(folder)]) == 2
     assert "pip install 'percept-bench[study]'" in capsys.readouterr().err
     assert os.path.isfile(folder / "study.json")
+
+
+def test_raters_who_fail_golden_questions_are_left_out_and_named(tmp_path, capsys):
+    rows = ["methodA,methodB,originalName,answerValue,answerer,isGolden"]
+    for k in range(4):
+        rows += [f"original,degraded,img{k},A,good,1", f"original,degraded,img{k},B,careless,1"]
+        rows += [f"x,y,img{k},A,good,0", f"x,y,img{k},B,careless,0", f"y,z,img{k},A,good,0", f"y,z,img{k},draw,careless,0"]
+    f = tmp_path / "clic.csv"
+    f.write_text("\n".join(rows) + "\n")
+    assert main(["study", "import", str(f), "--out", str(tmp_path / "s")]) == 0
+    capsys.readouterr()
+    assert main(["study", "results", str(tmp_path / "s"), "--format", "json", "--resamples", "0"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["excluded"] == ["careless"] and res["judgements"] == 8
+    good = next(r for r in res["raters"] if r["name"] == "good")
+    assert (good["golden"], good["golden_correct"], good["excluded"]) == (4, 4, False)
+    elo = {c["id"]: c["elo"] for c in res["conditions"]}
+    assert elo["x"] > elo["y"] > elo["z"]  # only the good rater's answers are fitted

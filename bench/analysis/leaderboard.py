@@ -60,6 +60,16 @@ class Cell:
 
 
 @dataclass
+class Extra:
+    """A column one codec-level value per row (with its interval) that another stage computed: e.g. a
+    human study's BD-rate. `key` names its CSV / JSON fields."""
+    head: str
+    key: str
+    cells: dict  # codec -> Cell
+    lower_is_better: bool = True
+
+
+@dataclass
 class Leaderboard:
     """The leaderboard model: rows (codecs), columns, cells, notes and provenance; every table renders it."""
     options: Options
@@ -74,6 +84,7 @@ class Leaderboard:
     all_curves: dict = field(default_factory=dict)  # every curve, reference levels included
     times: dict = field(default_factory=dict)  # codec -> (mean encode s, mean decode s) per image, when asked
     headline: dict = field(default_factory=dict)  # codec -> Cell: the mean BD-rate over Options.headline
+    extras: list = field(default_factory=list)  # Extra columns another stage adds (a study's human BD-rate)
 
     def row_label(self, codec: str) -> str:
         """The codec's row label, tagged anchor and/or published."""

@@ -71,10 +71,17 @@ def cmd_table(args):
     """Render a stored run's leaderboard (or rewrite its default tables)."""
     from ..report.outputs import table
 
-    text, written = table(_open(args), args.format, args.out, anchor=args.anchor, method=args.bd_method,
-                          metrics=args.metric, bd_metric=args.bd_metric, at_bpp=args.at_bpp,
-                          at_quality=tuple(args.at_quality or ()), hull=args.hull, resamples=args.resamples,
-                          seed=args.seed, sort=args.sort, times=args.times, profile=args.profile)
+    options = dict(anchor=args.anchor, method=args.bd_method, metrics=args.metric, bd_metric=args.bd_metric,
+                   at_bpp=args.at_bpp, at_quality=tuple(args.at_quality or ()), hull=args.hull,
+                   resamples=args.resamples, seed=args.seed, sort=args.sort, times=args.times)
+    if args.study:
+        if args.profile:
+            raise BenchError("--study and --profile: give one")
+        from ..study.join import table as table_with_study
+
+        text, written = table_with_study(_open(args), args.study, args.format, args.out, **options)
+    else:
+        text, written = table(_open(args), args.format, args.out, profile=args.profile, **options)
     print(text, end="" if (written or args.format) else "\n")
     return EXIT_OK
 
@@ -119,10 +126,16 @@ def cmd_plot(args):
     formats = [f for spec in (args.format or ["png,pdf"]) for f in spec.split(",") if f]
     from ..report.plots import text_font
 
-    for p in plot(_open(args), anchor=args.anchor, metrics=args.metric, preset=args.preset, formats=formats,
+    run = _open(args)
+    for p in plot(run, anchor=args.anchor, metrics=args.metric, preset=args.preset, formats=formats,
                   grid=args.grid, msssim_in_db=args.msssim_db, log_rate=args.log_rate, spread=args.spread,
                   out=args.out):
         print(p)
+    if args.study:
+        from ..study.join import plot as human_plot
+
+        for p in human_plot(args.study, args.out or run.dir, formats=formats, preset=args.preset, run=run):
+            print(p)
     print(f"text font: {text_font()}", file=sys.stderr)
     return EXIT_OK
 
@@ -142,7 +155,13 @@ def cmd_report(args):
     """One self-contained HTML report of a run."""
     from ..report.page import report
 
-    p = report(_open(args), args.out, image=args.image, bpp=args.bpp, data_dir=args.data_dir)
+    run = _open(args)
+    sections = None
+    if args.study:
+        from ..study.join import report_sections
+
+        sections = lambda tmp: report_sections(args.study, run, tmp)  # noqa: E731
+    p = report(run, args.out, image=args.image, bpp=args.bpp, data_dir=args.data_dir, sections=sections)
     print(f"{p} ({p.stat().st_size / 1e6:.2f} MB, self-contained: open it in any browser, offline)")
     return EXIT_OK
 
@@ -151,6 +170,11 @@ def cmd_validate(args):
     """Agreement of metrics with a rated set's human judgements."""
     from ..report.validate import validate_table
 
+    if os.path.isfile(os.path.join(args.card, "study.json")):
+        from ..study.join import validate
+
+        print(validate(args.card, args.metric, resamples=args.resamples), end="")
+        return EXIT_OK
     print(validate_table(args.card, args.metric or ["psnr", "ssim", "ms-ssim"], resamples=args.resamples,
                          seed=args.seed, data_dir=args.data_dir), end="")
     return EXIT_OK

@@ -176,6 +176,7 @@ def _table(t):
                    help="add the bpp at which a codec reaches this quality (repeatable)")
     t.add_argument("--hull", action="store_true", help="keep only the convex hull of each curve's points")
     t.add_argument("--times", action="store_true", help="add encode and decode seconds per image (as stored)")
+    t.add_argument("--study", metavar="STUDY", help="add a human column: the study's BD-rate on the human scale")
     t.add_argument("--profile", help="render as a profile's table (profiles/ID.toml): its metrics, anchor and headline")
     add(t, "resamples", "seed")
 
@@ -192,6 +193,7 @@ def _plot(t):
     t.add_argument("--log-rate", action="store_true", help="log-scaled bpp axis")
     t.add_argument("--spread", action="store_true", help="per-image inter-quartile band around each curve")
     add(t, "out", help="directory for the figures (default: the run directory)")
+    t.add_argument("--study", metavar="STUDY", help="also draw rd_human.*: the study's human score against bpp")
 
 
 def _crops(cr):
@@ -211,10 +213,12 @@ def _report(rp):
     add(rp, "image", help="crops of this image (default: none)")
     rp.add_argument("--bpp", type=number("--bpp", 0, 64), help="target rate of the crops (default 0.25)")
     add(rp, "data-dir", "run")
+    rp.add_argument("--study", metavar="STUDY", help="add the study's human scores and disagreeing pairs")
 
 
 def _validate(va):
-    va.add_argument("card", help="a rated-set card (TOML): csv, csv-2afc, tid2013, kadid10k or bapps-2afc format")
+    va.add_argument("card", help="a rated-set card (TOML): csv, csv-2afc, tid2013, kadid10k or bapps-2afc format; "
+                                 "or a study folder (bench study): pairwise agreement with its judgements")
     add(va, "metric", help="full-reference metric (repeatable; default psnr, ssim, ms-ssim)")
     add(va, "resamples", "seed")
     add(va, "data-dir", help="where references/metric_human_correlations.csv lies (env BENCH_DATA_DIR)")

@@ -37,7 +37,7 @@ def study_options(p) -> None:
     c.add_argument("--golden-every", type=int, default=10, help="every Nth question is a golden one (0: none)")
     c.add_argument("--per-rater", type=int, default=60, help="questions per rater")
     c.add_argument("--sampling", default="active", help="active (default), random or round-robin")
-    c.add_argument("--anchor", help="the condition at Elo 0 (default: the first)")
+    c.add_argument("--anchor", help="the condition at Elo 0 (default: the first of the run's anchor codec)")
     c.add_argument("--data-dir", help="root holding the run's dataset")
     i = sub.add_parser("invite", help="add raters and print their links")
     i.add_argument("study")

@@ -12,9 +12,11 @@ from ..images import atomic_write
 from .stored import StoredRun
 
 
-def report(run: StoredRun, out=None, *, image: str | None = None, bpp: float | None = None, data_dir=None) -> Path:
+def report(run: StoredRun, out=None, *, image: str | None = None, bpp: float | None = None, data_dir=None,
+           sections=None) -> Path:
     """Write the run's HTML report (default RUN/report.html); the leaderboard is built once and shared
-    by the table, the figures and the analyses."""
+    by the table, the figures and the analyses. `sections(tmp)` -> [(title, HTML, figure)] adds sections
+    another stage builds (a human study's) into the same temporary folder."""
     from .crops import crops
     from .html import page
     from .plots import rd_plots
@@ -30,7 +32,8 @@ def report(run: StoredRun, out=None, *, image: str | None = None, bpp: float | N
         if image is not None:
             files, lines = crops(run, image, bpp if bpp is not None else 0.25, out=tmp, data_dir=data_dir)
             crop = (next(f for f in files if f.suffix == ".png" and f.parent == tmp), lines)
-        text = page(title=board.title, table_html=html_table(lb, board.title), analyses=_analyses(run, board, tmp),
+        analyses = _analyses(run, board, tmp) + (sections(tmp) if sections else [])
+        text = page(title=board.title, table_html=html_table(lb, board.title), analyses=analyses,
                     figures=[("All metrics against rate; shaded: inter-quartile range over images; MS-SSIM in dB. "
                               "Dotted: imported published curves.", figs[0])],
                     crops=crop, failures=run.failures, skipped=run.manifest.get("skipped", {}),

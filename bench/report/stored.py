@@ -129,17 +129,15 @@ class StoredRun:
         """A stored encoding's reconstruction: its PNG under recon/ when kept, else its bitstream
         decoded again (and checked against the stored pixel sha256)."""
         from ..images import read_image
-        from ..runner.task import decode_stored
-
         p = self.store.recon_path(enc["recon_sha256"])
         if p.is_file():
             return read_image(p).pixels
         shape = (enc["height"], enc["width"], 3)
         try:
-            rec = decode_stored(enc["codec"], self.store.bitstream_path(enc["key"]).read_bytes(),
-                                json.loads(enc["point"]), shape, enc["recon_sha256"])
+            bits = self.store.bitstream_path(enc["key"]).read_bytes()
         except OSError:
-            rec = None
+            bits = None
+        rec = None if bits is None else _decode_as_run(enc, bits, shape, self.manifest.get("workers") or 1)
         if rec is None:
             raise BenchError(f"{self.dir}: the reconstruction of {enc['image']} / {enc['codec']} point "
                              f"{enc['point_index']} is neither kept nor decodable to its stored pixels; rerun the "
@@ -240,6 +238,30 @@ class StoredRun:
     def close(self) -> None:
         """Close the store's connection."""
         self.store.close()
+
+
+def _decode_as_run(enc: dict, bits: bytes, shape, workers: int):
+    """Decode a stored bitstream to its stored pixels. A learned codec's float arithmetic depends on the
+    number of torch threads, so when this process's count gives other pixels, the run's own count (its
+    cores split between its workers) and one thread are tried before giving up."""
+    import sys
+
+    from ..runner.executors import threads_per_worker
+    from ..runner.task import decode_stored
+
+    before = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
+    try:
+        for n in dict.fromkeys((None, threads_per_worker(workers), 1)):
+            torch = sys.modules.get("torch")
+            if n is not None and torch is not None:
+                torch.set_num_threads(n)
+            rec = decode_stored(enc["codec"], bits, json.loads(enc["point"]), shape, enc["recon_sha256"])
+            if rec is not None or "torch" not in sys.modules:  # no torch: nothing thread-dependent to retry
+                return rec
+        return None
+    finally:
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(before or threads_per_worker(1))
 
 
 def scored_metrics(man: dict) -> list[str]:

@@ -119,21 +119,30 @@ TIME_HEADS = ("encode s/image", "decode s/image")
 
 
 def _headline_head(lb: Leaderboard) -> list[str]:
-    """The headline column's head (a profile's mean BD-rate), or nothing."""
-    return [f"mean BD-rate (%) over {len(lb.options.headline)} metrics ↓"] if lb.options.headline else []
+    """The heads of the codec-level columns: a profile's mean BD-rate, then any extra (a study's)."""
+    heads = [f"mean BD-rate (%) over {len(lb.options.headline)} metrics ↓"] if lb.options.headline else []
+    return heads + [x.head for x in lb.extras]
+
+
+def _summaries(lb: Leaderboard) -> list[tuple[dict, bool]]:
+    """({codec: Cell}, lower is better) of each codec-level column, in _headline_head's order."""
+    return ([(lb.headline, True)] if lb.options.headline else []) + [(x.cells, x.lower_is_better) for x in lb.extras]
 
 
 def _headline(lb: Leaderboard, codec: str) -> list[tuple]:
-    """The headline cell as (number, interval, remark, best?), or nothing."""
-    if not lb.options.headline:
-        return []
-    cell = lb.headline.get(codec)
-    if cell is None or cell.value is None:
-        return [("n/a", "", cell.message if cell else "no headline", False)]
-    vals = {c: x.value for c, x in lb.headline.items() if x.value is not None}
-    best = min(vals, key=vals.get) == codec
-    ci = f"[{_num(cell.ci[0], 'bd_rate')}, {_num(cell.ci[1], 'bd_rate')}]" if cell.ci and cell.message != "anchor" else ""
-    return [(_num(cell.value, "bd_rate"), ci, "", best)]
+    """The codec-level cells as (number, interval, remark, best?), or nothing."""
+    out = []
+    for cells, lower in _summaries(lb):
+        cell = cells.get(codec)
+        if cell is None or cell.value is None:
+            out.append(("n/a", "", cell.message if cell else "no value", False))
+            continue
+        vals = {c: x.value for c, x in cells.items() if x.value is not None}
+        best = (min if lower else max)(vals, key=vals.get) == codec
+        ci = f"[{_num(cell.ci[0], 'bd_rate')}, {_num(cell.ci[1], 'bd_rate')}]" if cell.ci and cell.message != "anchor" \
+            else ""
+        out.append((_num(cell.value, "bd_rate"), ci, "", best))
+    return out
 
 
 def _times(lb: Leaderboard, codec: str) -> list[str]:
@@ -263,6 +272,10 @@ def rows(lb: Leaderboard) -> list[dict]:
                 d.update({"headline_bd_rate": h.value if h else None,
                           "headline_ci_low": h.ci[0] if h and h.ci else None,
                           "headline_ci_high": h.ci[1] if h and h.ci else None})
+            for x in lb.extras:
+                h = x.cells.get(r)
+                d.update({x.key: h.value if h else None, f"{x.key}_ci_low": h.ci[0] if h and h.ci else None,
+                          f"{x.key}_ci_high": h.ci[1] if h and h.ci else None})
             if o.times:
                 t = lb.times.get(r, (None, None))
                 d.update({"encode_s_per_image": t[0], "decode_s_per_image": t[1]})

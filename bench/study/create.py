@@ -86,9 +86,12 @@ def create(run_dir, out, *, codecs=(), points=(), bpps=(), images=(), crop: int 
     ids = [c["id"] for c in conds]
     if anchor is not None and anchor not in ids:
         raise UnknownName("condition", anchor, ids)
+    # Elo 0 is the first condition of the run's anchor codec, unless asked otherwise
+    ra = run.manifest.get("anchor")
+    anchor = anchor or next((c["id"] for c in conds if c["codec"] == ra), ids[0])
     spec = {"kind": "percept-bench study", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "run": str(Path(run_dir).resolve()), "run_id": run.run_id, "dataset": run.dataset,
-            "conditions": conds, "anchor": anchor or ids[0], "images": names, "crop": crop,
+            "conditions": conds, "anchor": anchor, "images": names, "crop": crop,
             "golden_every": golden_every, "per_rater": per_rater, "sampling": sampling, "seed": seed, "items": []}
     folder = Path(out)
     (folder / "images").mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,11 @@ class Results:
     disagreements: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     judgements: int = 0
+    fit: object = field(default=None, repr=False)  # (strengths, bootstrap draws): BD-rates against any codec
+
+    def public(self) -> dict:
+        """What the JSON output holds (the fit's arrays aside)."""
+        return {k: v for k, v in self.__dict__.items() if k != "fit"}
 
 
 def fit_study(study: Study, *, resamples: int = 1000, seed: int = 0, golden_threshold: float = 0.8,
@@ -50,14 +55,17 @@ def fit_study(study: Study, *, resamples: int = 1000, seed: int = 0, golden_thre
     n = np.bincount(j.a, minlength=j.n) + np.bincount(j.b, minlength=j.n)
     table = [{"id": c, "codec": info.get(c, {}).get("codec", c), "bpp": info.get(c, {}).get("bpp"),
               "elo": float(e[k]), "lo": float(lo[k]), "hi": float(hi[k]), "n": int(n[k])} for k, c in enumerate(conds)]
-    res = Results(anchor, table, raters, excluded, judgements=len(rows))
+    res = Results(anchor, table, raters, excluded, judgements=len(rows), fit=(s, draws))
     res.notes.append(f"Bradley–Terry maximum likelihood (ties as half a win each, penalty {pairwise.PENALTY} sum s^2) on "
                      f"{len(rows)} judgements from {len({r['rater'] for r in rows})} raters over {len(images)} images; "
                      f"Elo = 400 log10(odds) against {anchor}; 95 % percentile intervals from {resamples} bootstrap "
                      "draws resampling images and raters.")
+    if len(images) < 10:
+        res.notes.append(f"Intervals rest on {len(images)} images: a bootstrap over fewer than ~10 images has few distinct "
+                         "draws (and a condition that never lost in a draw runs far out); read them as indicative.")
     if excluded:
         res.notes.append(f"Excluded (golden-question accuracy below {golden_threshold:.0%}): {', '.join(excluded)}.")
-    res.bd_rates = _human_bd(table, anchor, s, draws, conds, a)
+    res.bd_rates = human_bd_rates(res, next(c["codec"] for c in table if c["id"] == anchor))
     if study.spec.get("run"):
         from .agreement import metric_agreement
 
@@ -95,32 +103,37 @@ def _screen(rows, threshold: float) -> tuple[list[dict], list[str]]:
     return out, excluded
 
 
-def _human_bd(table, anchor, s, draws, conds, a) -> list[dict]:
-    """Per codec: the BD-rate on the human scale against the anchor's codec (piecewise-linear in log rate)."""
+def human_bd_rates(res: Results, ref: str) -> list[dict]:
+    """Per codec: the BD-rate on the human scale against codec `ref` (piecewise-linear log rate against
+    the Bradley–Terry strength; a shift of every strength changes nothing), with its bootstrap interval."""
+    s, draws = res.fit
+    table = res.conditions
     by = {}
     for k, c in enumerate(table):
         if c["bpp"] is not None:
             by.setdefault(c["codec"], []).append(k)
-    ref = next((c["codec"] for c in table if c["id"] == anchor), None)
     if ref not in by or len(by[ref]) < 2:
         return []
     out = []
+    bpp = lambda idx: [table[k]["bpp"] for k in idx]  # noqa: E731
     for codec, ks in by.items():
         if codec == ref or len(ks) < 2:
             continue
-        bpp = lambda idx: [table[k]["bpp"] for k in idx]  # noqa: E731
         v = pairwise.linear_bd_rate(bpp(by[ref]), s[by[ref]], bpp(ks), s[ks])
         d = [pairwise.linear_bd_rate(bpp(by[ref]), x[by[ref]], bpp(ks), x[ks]) for x in draws]
         d = np.array([x for x in d if math.isfinite(x)])
-        lo, hi = (np.percentile(d, [2.5, 97.5]) if len(d) >= 0.9 * max(len(draws), 1) and len(d) else (math.nan,) * 2)
-        out.append({"codec": codec, "anchor": ref, "bd_rate": v, "lo": float(lo), "hi": float(hi)})
+        # an interval only when (nearly) every draw gives a value: otherwise it would describe a selection
+        ok = len(d) and len(d) >= 0.9 * len(draws)
+        lo, hi = np.percentile(d, [2.5, 97.5]) if ok else (math.nan, math.nan)
+        out.append({"codec": codec, "anchor": ref, "bd_rate": v, "lo": float(lo), "hi": float(hi),
+                    "defined_draws": int(len(d))})
     return out
 
 
 def render(res: Results, fmt: str = "md") -> str:
     """The results as Markdown, CSV or JSON."""
     if fmt == "json":
-        return json.dumps(res.__dict__, indent=1, default=float) + "\n"
+        return json.dumps(res.public(), indent=1, default=float) + "\n"
     if fmt == "csv":
         lines = ["condition,codec,bpp,elo,ci_low,ci_high,judgements"]
         lines += [f"{c['id']},{c['codec']},{'' if c['bpp'] is None else repr(c['bpp'])},{c['elo']!r},{c['lo']!r},"
