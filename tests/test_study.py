@@ -9,6 +9,7 @@ import threading
 import urllib.error
 import urllib.request
 
+import numpy as np
 import pytest
 
 from bench.cli import main
@@ -262,3 +263,22 @@ def test_raters_who_fail_golden_questions_are_left_out_and_named(tmp_path, capsy
     assert (good["golden"], good["golden_correct"], good["excluded"]) == (4, 4, False)
     elo = {c["id"]: c["elo"] for c in res["conditions"]}
     assert elo["x"] > elo["y"] > elo["z"]  # only the good rater's answers are fitted
+
+
+def test_target_rates_are_matched_by_search_and_scored(made, tmp_path, capsys):
+    s = tmp_path / "m"
+    assert main(["study", "create", str(made), "--out", str(s), "--bpp", "0.5,1.0", "--golden-every", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "jpeg2000@0.5bpp: mean" in out and "(matched-rate search)" in out
+    spec = json.loads((s / "study.json").read_text())
+    for c in spec["conditions"]:
+        assert abs(c["worst_off"]) < 0.1, c  # each image within 10 % of its target (JPEG's quality steps)
+    item = next(i for i in spec["items"] if i["condition"] == "jpeg@0.5bpp")
+    assert (s / item["bitstream"]).is_file() and set(item["scores"]) == {"psnr", "ms-ssim"}
+    # the kept bitstream decodes to the pixels the raters see
+    from bench.adapters import load_codec
+    from bench.images import read_image
+
+    px = load_codec("jpeg").adapter.decode((s / item["bitstream"]).read_bytes(), item["point"])
+    x, y, w, h = item["box"]
+    assert np.array_equal(px[y:y + h, x:x + w], read_image(s / item["file"]).pixels)

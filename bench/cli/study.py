@@ -31,7 +31,10 @@ def study_options(p) -> None:
     c.add_argument("--out", required=True, help="the study folder to make")
     c.add_argument("--codec", action="append", default=[], help="codec of the run (repeatable; default: all)")
     c.add_argument("--points", type=_ints, default=[], help="point indices (default: three spread over each ladder)")
-    c.add_argument("--bpp", type=_floats, default=[], help="target rates: per image, each codec's nearest stored point")
+    c.add_argument("--bpp", type=_floats, default=[],
+                   help="target rates: per image, a matched-rate search on numeric ladders (the encodings kept in the "
+                        "study), the nearest stored point for learned checkpoints")
+    c.add_argument("--nearest-stored", action="store_true", help="with --bpp: always the nearest stored point")
     c.add_argument("--image", action="append", default=[], help="images of the run (repeatable; default: all)")
     c.add_argument("--crop", type=int, help="show the most detailed SIZE x SIZE window (default: whole images)")
     c.add_argument("--golden-every", type=int, default=10, help="every Nth question is a golden one (0: none)")
@@ -91,7 +94,10 @@ def cmd_study(args) -> int:
 
         st = create(args.dir, args.out, codecs=args.codec, points=args.points, bpps=args.bpp, images=args.image,
                     crop=args.crop, golden_every=args.golden_every, per_rater=args.per_rater, sampling=args.sampling,
-                    anchor=args.anchor, data_dir=args.data_dir)
+                    anchor=args.anchor, data_dir=args.data_dir, search=not args.nearest_stored)
+        for c in st.spec["conditions"]:
+            if "target_bpp" in c:
+                print(f"{c['id']}: mean {c['bpp']:.4f} bpp, worst image off by {100 * c['worst_off']:+.1f} % ({c['how']})")
         print(f"study in {args.out}: {len(st.spec['conditions'])} conditions x {len(st.spec['images'])} images; "
               f"add raters with `bench study invite {args.out} NAME`, then `bench study serve {args.out}`")
     elif a == "invite":

@@ -31,7 +31,7 @@ def metric_agreement(study: Study, rows, conds: list[str], elo: np.ndarray, elo_
             row = metric_table.get(m)
             if row.kind != "fr":
                 continue
-            score = lambda im, c, m=m: values.get((item[(im, c)]["encoding"], m))  # noqa: E731
+            score = lambda im, c, m=m: _value(item[(im, c)], m, values)  # noqa: E731
             pref = []
             for r in rows:
                 va, vb = score(r["image"], r["a"]), score(r["image"], r["b"])
@@ -59,6 +59,13 @@ def metric_agreement(study: Study, rows, conds: list[str], elo: np.ndarray, elo_
         return out, worst_pairs[:worst]
     finally:
         run.close()
+
+
+def _value(item: dict, metric: str, values: dict):
+    """A study item's metric value: scored at creation (a matched-rate encoding), else the run's record."""
+    if "scores" in item:
+        return item["scores"].get(metric)
+    return values.get((item["encoding"], metric))
 
 
 def _disagreements(rows, pref, metric: str, item: dict) -> list[dict]:

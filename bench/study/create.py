@@ -6,11 +6,13 @@ against a clearly degraded one (JPEG quality 5) to screen raters."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .. import metrics as metric_table
 from ..errors import BenchError, UnknownName
 from ..images import file_sha256
 from ..report.crops import detailed_box
@@ -64,9 +66,30 @@ def _encoding(encs: list[dict], cond: dict) -> dict:
     return next(e for e in mine if e["point_index"] == cond["point_index"])
 
 
+def _matched(run: StoredRun, px: np.ndarray, cond: dict, folder: Path, k: int, metric_names: list) -> dict | None:
+    """A target-rate condition on a numeric ladder: the matched-rate search's encoding of the whole image,
+    its bitstream kept in the study folder and the run's full-reference metrics scored on it (they are
+    not in the run's store); None for a discrete ladder (learned checkpoints: the nearest stored point)."""
+    from ..analysis.match import match
+    from ..runner.task import codec as load
+
+    c = load(cond["codec"])
+    if not (all(isinstance(p, (int, float)) for p in c.ladder) and c.adapter.available()[0]):
+        return None
+    m = match(cond["codec"], px, bpp=cond["target_bpp"])
+    enc = c.adapter.encode(px, m.point)
+    rec = np.ascontiguousarray(c.adapter.decode(enc.data, m.point, shape=px.shape))
+    (folder / "bitstreams").mkdir(exist_ok=True)
+    (folder / "bitstreams" / f"{k}.bin").write_bytes(enc.data)
+    scores = {n: float(metric_table.score(n, px, rec)) for n in metric_names}
+    return {"pixels": rec, "point": m.point, "bpp": 8 * enc.rate_bytes / (px.shape[0] * px.shape[1]),
+            "bitstream": f"bitstreams/{k}.bin", "scores": scores,
+            "how": f"matched-rate search ({len(m.evaluations)} encodes)"}
+
+
 def create(run_dir, out, *, codecs=(), points=(), bpps=(), images=(), crop: int | None = None,
            golden_every: int = 10, per_rater: int = 60, sampling: str = "active", anchor: str | None = None,
-           data_dir=None, seed: int = 0) -> Study:
+           data_dir=None, seed: int = 0, search: bool = True) -> Study:
     """Make the study folder: conditions, the images raters see (crops of the run's reconstructions),
     golden questions and the settings the server follows."""
     if sampling not in SAMPLERS:
@@ -95,24 +118,38 @@ def create(run_dir, out, *, codecs=(), points=(), bpps=(), images=(), crop: int 
             "golden_every": golden_every, "per_rater": per_rater, "sampling": sampling, "seed": seed, "items": []}
     folder = Path(out)
     (folder / "images").mkdir(parents=True, exist_ok=True)
+    fr = [m for m in run.metrics if metric_table.get(m).kind == "fr"]
     items = []
     for im in names:
         px = run.original(im, data_dir)
         box = detailed_box(px, crop) if crop else (0, 0, px.shape[1], px.shape[0])
         x, y, w, h = box
         encs = [e for e in run.encodings if e["image"] == im]
-        sides = [(ORIGINAL, px, None)] + ([(DEGRADED, degraded(px), None)] if golden_every else [])
-        sides += [(c["id"], None, _encoding(encs, c)) for c in conds]
-        for cid, pixels, enc in sides:
-            pixels = run.reconstruction(enc) if enc is not None else pixels  # checked against its sha256
+        sides = [(ORIGINAL, None, px)] + ([(DEGRADED, None, degraded(px))] if golden_every else [])
+        sides += [(c["id"], c, None) for c in conds]
+        for cid, what, pixels in sides:
             k = len(items)
-            f = folder / "images" / f"{k}.png"
+            item = {"id": k, "image": im, "condition": cid, "file": f"images/{k}.png", "encoding": None,
+                    "bpp": None, "box": [x, y, w, h]}
+            if what is not None:
+                found = _matched(run, px, what, folder, k, fr) if search and "target_bpp" in what else None
+                if found is None:
+                    enc = _encoding(encs, what)
+                    pixels = run.reconstruction(enc)  # decoded again and checked against its sha256
+                    item.update(encoding=enc["key"], bpp=enc["bpp"], point=json.loads(enc["point"]),
+                                how="nearest stored point" if "target_bpp" in what else "stored point")
+                else:
+                    pixels = found.pop("pixels")
+                    item.update(found)
+            f = folder / item["file"]
             f.write_bytes(png_bytes(np.ascontiguousarray(pixels[y:y + h, x:x + w])))
-            items.append({"id": k, "image": im, "condition": cid, "file": f"images/{k}.png", "sha256": file_sha256(f),
-                          "encoding": enc["key"] if enc else None, "bpp": enc["bpp"] if enc else None,
-                          "box": [x, y, w, h]})
+            items.append({**item, "sha256": file_sha256(f)})
     spec["items"] = items
     for c in conds:
-        c["bpp"] = float(np.mean([i["bpp"] for i in items if i["condition"] == c["id"]]))
+        mine = [i for i in items if i["condition"] == c["id"]]
+        c["bpp"] = float(np.mean([i["bpp"] for i in mine]))
+        if "target_bpp" in c:  # how far the images are from the target, and how they were found
+            c["worst_off"] = max((i["bpp"] / c["target_bpp"] - 1 for i in mine), key=abs)
+            c["how"] = "; ".join(sorted({i["how"].split(" (")[0] for i in mine}))
     run.close()
     return Study.create(folder, spec)
