@@ -60,7 +60,15 @@ def main():
             lat[kind].append(time.perf_counter() - t)
         return body
 
+    failed = []
+
     def rater(k, name):
+        try:
+            answer_all(k, name)
+        except Exception as e:  # noqa: BLE001 - stops the example below
+            failed.append(f"{name}: {e!r}")
+
+    def answer_all(k, name):
         rng = np.random.default_rng(k)
         offset = {c["id"]: rng.normal(0, 0.3) for c in spec["conditions"]}
         tok = tokens[name]
@@ -87,6 +95,8 @@ def main():
     wall = time.perf_counter() - t0
     srv.terminate()
     srv.wait()
+    if failed:
+        raise SystemExit("simulated raters failed: " + "; ".join(failed))
     for fmt in ("md", "json"):
         subprocess.run(BENCH + ["study", "results", str(study), "--format", fmt, "--out", str(out / f"results.{fmt}")],
                        check=True, capture_output=True)
@@ -113,7 +123,8 @@ def _strength(item, lpips, offset) -> float:
         return 10.0
     if item["condition"] == "degraded":
         return -10.0
-    return -lpips[item["encoding"]] / 0.03 + offset[item["condition"]]
+    value = item["scores"]["lpips"] if "scores" in item else lpips[item["encoding"]]  # matched-rate: scored at creation
+    return -value / 0.03 + offset[item["condition"]]
 
 
 if __name__ == "__main__":
