@@ -263,6 +263,14 @@ def test_raters_who_fail_golden_questions_are_left_out_and_named(tmp_path, capsy
     assert (good["golden"], good["golden_correct"], good["excluded"]) == (4, 4, False)
     elo = {c["id"]: c["elo"] for c in res["conditions"]}
     assert elo["x"] > elo["y"] > elo["z"]  # only the good rater's answers are fitted
+    # CLIC files mark a golden answer right with modelProbability = 1, whatever the methods are called
+    f.write_text("methodA,methodB,originalName,answerValue,answerer,isGolden,modelProbability\n"
+                 + "".join(f"ref,bad,i{k},B,r1,1,1\nref,bad,i{k},A,r2,1,0\nx,y,i{k},A,r1,0,\n" for k in range(3)))
+    assert main(["study", "import", str(f), "--out", str(tmp_path / "g")]) == 0
+    capsys.readouterr()
+    assert main(["study", "results", str(tmp_path / "g"), "--format", "json", "--resamples", "0"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["excluded"] == ["r2"] and {r["name"]: r["golden_correct"] for r in res["raters"]} == {"r1": 3, "r2": 0}
 
 
 def test_target_rates_are_matched_by_search_and_scored(made, tmp_path, capsys):

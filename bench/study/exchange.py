@@ -1,8 +1,10 @@
 """Judgements in and out. Two forms:
-- CLIC style, `methodA,methodB,originalName,answerValue[,answerer][,isGolden]`: answerValue `A` means methodA
-  was preferred, `B` methodB, `draw` neither (the convention of the CLIC rater-model Elo program's README;
-  no published answer file could be read here to check it against data, so `1`/`2`/`0` and `-1` are refused
-  rather than guessed);
+- CLIC style, `methodA,methodB,originalName,answerValue[,answerer][,isGolden][,modelProbability]`:
+  answerValue `A` means methodA was preferred, `B` methodB, `draw` neither; a golden question
+  (isGolden 1) was answered right when modelProbability is 1 (the conventions of the README of the CLIC
+  rater-model Elo program; no published answer file could be read here to check them against data, so
+  other answer values are refused rather than guessed). A golden row is stored as `original` vs
+  `degraded`, preferred or not as it was answered right or not: it screens raters and is never fitted;
 - generic, `image,a,b,winner[,rater]`: winner is a, b (the condition names) or `tie`.
 An imported file becomes a study of its own (no run and no images needed), or joins an existing one."""
 from __future__ import annotations
@@ -46,6 +48,9 @@ def read_judgements(path) -> list[tuple]:
                 raise BenchError(f"{p}:{n}: answerValue {r['answerValue']!r}: expected A, B or draw")
             rater = r.get("answerer") or "imported"
             golden = int((r.get("isGolden") or "0").strip() in ("1", "true", "True"))
+            if golden and (r.get("modelProbability") or "").strip() in ("0", "1", "0.0", "1.0"):
+                right = float(r["modelProbability"]) == 1
+                a, b, y = "original", "degraded", 1.0 if right else 0.0
         else:
             a, b, image, w = r["a"], r["b"], r["image"], r["winner"]
             if w not in (a, b, "tie"):
@@ -79,9 +84,11 @@ def export(study: Study, fmt: str, out) -> int:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     if fmt == "clic":
-        w.writerow([*CLIC, "answerer", "isGolden"])
+        w.writerow([*CLIC, "answerer", "isGolden", "modelProbability"])
         for r in rows:
-            w.writerow([r["a"], r["b"], r["image"], {1.0: "A", 0.0: "B"}.get(r["y"], "draw"), r["rater"], r["golden"]])
+            right = "" if not r["golden"] else int((r["y"] == 1) == (r["a"] == "original") and r["y"] != 0.5)
+            w.writerow([r["a"], r["b"], r["image"], {1.0: "A", 0.0: "B"}.get(r["y"], "draw"), r["rater"], r["golden"],
+                        right])
     elif fmt == "generic":
         w.writerow([*GENERIC, "rater"])
         for r in rows:
