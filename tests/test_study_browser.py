@@ -93,3 +93,39 @@ def test_raters_answer_in_the_browser_and_a_restart_loses_nothing(study):  # noq
     assert all(r[5] is not None and r[5] >= 0 for r in rows)  # time taken, measured by the page
     golden = [r for r in rows if r[4]]
     assert len(golden) == 6 and all((r[1] == "original") == (r[3] == 1) for r in golden)
+
+
+def test_the_viewer_flips_and_slides_in_the_browser(made):  # noqa: F811
+    import subprocess
+    import sys
+
+    exe = _chromium()
+    if os.environ.get("CI"):
+        from playwright.sync_api import sync_playwright
+    else:
+        sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    p = subprocess.Popen([sys.executable, "-m", "bench.cli", "view", str(made), "--port", "0"], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        base = p.stdout.readline().split(" on ")[1].split("/ ")[0]
+        errors = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_context(bypass_csp=True).new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base + "/")
+            page.wait_for_function("() => document.getElementById('ea').options.length > 1")
+            page.wait_for_function("() => document.getElementById('cand').naturalWidth > 0")
+            a = page.get_attribute("#cand", "src")
+            page.keyboard.press("f")
+            assert page.inner_text("#which") == "B" and page.get_attribute("#cand", "src") != a
+            page.keyboard.press("f")
+            page.fill("#split", "40")
+            page.dispatch_event("#split", "input")
+            assert page.evaluate("getComputedStyle(document.getElementById('over')).display") == "block"
+            assert page.evaluate("document.getElementById('orig').naturalWidth") > 0
+            browser.close()
+        assert not errors, errors
+    finally:
+        p.terminate()
+        p.wait(10)
