@@ -18,6 +18,10 @@ from pathlib import Path
 
 from .errors import BenchError, StoreError
 from .images import atomic_write
+from .store_open import SQLITE_MAGIC
+from .store_open import check_existing as _check_existing
+from .store_open import unusable as _unusable
+from .store_open import wal as _wal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -45,6 +49,11 @@ CREATE TABLE IF NOT EXISTS derived (
   key TEXT PRIMARY KEY, data BLOB);
 CREATE TABLE IF NOT EXISTS run_items (
   run_id INTEGER NOT NULL, encoding_key TEXT NOT NULL, PRIMARY KEY (run_id, encoding_key));
+CREATE TABLE IF NOT EXISTS run_points (
+  run_id INTEGER NOT NULL, encoding_key TEXT NOT NULL, point_index INTEGER NOT NULL,
+  PRIMARY KEY (run_id, encoding_key));
+CREATE TABLE IF NOT EXISTS probes (
+  key TEXT PRIMARY KEY, bpp REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS imported (
   series TEXT NOT NULL, metric TEXT NOT NULL, point_index INTEGER NOT NULL, bpp REAL, value REAL, source TEXT,
   PRIMARY KEY (series, metric, point_index));
@@ -55,7 +64,6 @@ CREATE VIEW IF NOT EXISTS records AS
 """
 
 DB_NAME = "bench.sqlite"
-SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 
 def is_sqlite(path: Path) -> bool:
@@ -166,13 +174,21 @@ class Store:
         rows = self.db.execute(
             "SELECT r.* FROM records r JOIN run_items i ON i.encoding_key = r.encoding_key AND i.run_id = ?",
             (run_id,)).fetchall()
-        return [dict(r) for r in rows if versions.get(r["metric"]) == r["metric_version"]]
+        return self._indexed(run_id, [dict(r) for r in rows if versions.get(r["metric"]) == r["metric_version"]])
+
+    def _indexed(self, run_id: int, rows: list[dict]) -> list[dict]:
+        """Rows with the rate-point index this run gave their encoding (an encoding reused from another run,
+        or matched to a target rate, may sit at another index there)."""
+        idx = dict(self.db.execute("SELECT encoding_key, point_index FROM run_points WHERE run_id = ?", (run_id,)))
+        for r in rows:
+            r["point_index"] = idx.get(r.get("encoding_key", r.get("key")), r["point_index"])
+        return rows
 
     def encodings_of(self, run_id: int) -> list[dict]:
         """The encodings of a run."""
-        return [dict(r) for r in self.db.execute(
+        return self._indexed(run_id, [dict(r) for r in self.db.execute(
             "SELECT e.* FROM encodings e JOIN run_items i ON i.encoding_key = e.key WHERE i.run_id = ?",
-            (run_id,)).fetchall()]
+            (run_id,)).fetchall()])
 
     def failures_of(self, run_id: int) -> list[dict]:
         """The failures of a run, oldest first."""
@@ -191,12 +207,14 @@ class Store:
         return {(r["metric"], r["metric_version"]): r["value"] for r in rows}
 
     def put(self, encoding: dict | None, scores: list[dict], failures: list[dict],
-            run_id: int | None = None, key: str | None = None) -> None:
+            run_id: int | None = None, key: str | None = None, point_index: int | None = None) -> None:
         """One transaction for everything one task produced: all or nothing."""
         with self.tx():
             if run_id is not None and key is not None:
                 self.db.execute("INSERT OR IGNORE INTO run_items(run_id, encoding_key) VALUES (?,?)",
                                 (run_id, key))
+                if point_index is not None:
+                    self.db.execute("INSERT OR REPLACE INTO run_points VALUES (?,?,?)", (run_id, key, point_index))
             if encoding is not None:
                 cols = ",".join(encoding)
                 self.db.execute(f"INSERT OR IGNORE INTO encodings({cols}) VALUES ({','.join('?' * len(encoding))})",
@@ -220,6 +238,16 @@ class Store:
             self.db.execute("DELETE FROM scores WHERE encoding_key=?", (key,))
             self.db.execute("DELETE FROM features WHERE owner=?", (key,))
             self.db.execute("DELETE FROM encodings WHERE key=?", (key,))
+
+    def probe(self, key: str) -> float | None:
+        """The bpp a rate-matching probe measured for an encoding key, or None."""
+        r = self.db.execute("SELECT bpp FROM probes WHERE key=?", (key,)).fetchone()
+        return None if r is None else r["bpp"]
+
+    def put_probe(self, key: str, bpp: float) -> None:
+        """Cache one probe's bpp (a resumed run searches again without encoding)."""
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO probes VALUES (?,?)", (key, bpp))
 
     # -- published curves imported beside the runs (bench import) ---------------------------
     def put_imported(self, series: str, curves: dict, source: str) -> None:
@@ -326,56 +354,6 @@ class Store:
         db = getattr(self, "db", None)
         if db is not None:
             db.close()
-
-
-def _wal(db, wait_s: float = 60.0) -> None:
-    """Switch to WAL, waiting out a concurrent opener: SQLite answers 'database is locked' to this
-    pragma at once (no busy handler) while another connection is creating the same new store."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def _unusable(path: Path, why, read_only: bool = False) -> str:
-    if read_only:
-        return (f"{path}: cannot open the store for reading ({why}); check the file's and its folder's "
-                "permissions; nothing was written to it")
-    return (f"{path}: not a usable percept-bench store ({why}); nothing was written to it. Move it aside "
-            f"(mv {path} {path}.bad) and rerun to start a fresh store, or restore it from a backup")
-
-
-def _check_existing(path: Path, read_only: bool = False) -> None:
-    """Refuse a corrupt, truncated or foreign database before a run touches it (without writing when
-    `read_only`)."""
-    with open(path, "rb") as f:
-        head = f.read(16)
-    if head and head != SQLITE_MAGIC:
-        raise StoreError(_unusable(path, "not an SQLite database"))
-    if not head:
-        return  # an empty file (e.g. touched by hand): SQLite initialises it
-    try:
-        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=60) if read_only else \
-            sqlite3.connect(path, timeout=60)
-        try:
-            db.execute("PRAGMA busy_timeout=60000")
-            ok = db.execute("PRAGMA quick_check").fetchone()[0]
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        finally:
-            db.close()
-    except sqlite3.OperationalError:
-        return  # busy or locked by a concurrent run (not damage): the store's own open waits for it
-    except sqlite3.DatabaseError as e:  # "file is not a database", "database disk image is malformed"
-        raise StoreError(_unusable(path, e)) from None
-    if ok != "ok":
-        raise StoreError(_unusable(path, f"integrity check: {ok}"))
-    if tables and "encodings" not in tables:
-        raise StoreError(_unusable(path, f"an SQLite database of something else (tables: {', '.join(sorted(tables))})"))
 
 
 class _Tx:

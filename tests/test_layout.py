@@ -10,7 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LEAVES = ("bench.images", "bench.datasets", "bench.weights", "bench.cards", "bench.errors", "bench.provenance",
-          "bench.store", "bench.downloads", "bench.devices", "bench.rated", "bench.report.formats", "bench.ffmpeg_wheel")
+          "bench.store", "bench.store_open", "bench.downloads", "bench.devices", "bench.rated", "bench.report.formats",
+          "bench.ffmpeg_wheel")
 # what each stage may not import (the pipeline: datasets -> adapters -> metrics -> runner -> analysis -> report
 # -> study)
 FORBIDDEN = {"bench.report": ("bench.study", "bench.cli"),

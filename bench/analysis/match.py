@@ -1,10 +1,6 @@
-"""Matched-rate search: bisect a codec's rate parameter to the point nearest a target bpp or a
-target metric value (for equal-rate visual comparisons).
-
-The search range is the card's `[ladder] range = [lo, hi]` (else the ladder's extremes), integer
-when `integer = true` or when the ladder holds only integers; the direction (does rate rise or
-fall with the parameter?) is measured at the two ends, not assumed. Codecs with discrete points
-(learned checkpoints) return the nearest ladder point.
+"""Matched-rate search on one image: the rate point of a codec nearest a target bpp or a target metric
+value (for equal-rate visual comparisons), by the bisection of bench.adapters.search. Codecs with
+discrete points (learned checkpoints) return the nearest ladder point.
 """
 from __future__ import annotations
 
@@ -14,6 +10,7 @@ import numpy as np
 
 from .. import metrics as metric_table
 from ..adapters import load_codec
+from ..adapters.search import bisect, numeric
 from ..errors import BenchError
 
 
@@ -45,7 +42,6 @@ def match(codec_id: str, img: np.ndarray, *, bpp: float | None = None, metric: s
     if value is not None and not metric:
         raise BenchError("a target value needs --metric")
     codec = load_codec(codec_id)
-    lad = codec.card.get("ladder", {})
     pts = codec.ladder
     key = (lambda b, v: b) if bpp is not None else (lambda b, v: v)
     target = bpp if bpp is not None else value
@@ -56,25 +52,13 @@ def match(codec_id: str, img: np.ndarray, *, bpp: float | None = None, metric: s
         evals.append((p, b, v))
         return key(b, v)
 
-    if not all(isinstance(p, (int, float)) for p in pts):  # discrete checkpoints
+    if not numeric(pts):  # discrete checkpoints
         best = min(pts, key=lambda p: abs(f(p) - target))
         b, v = next((b, v) for p, b, v in evals if p == best)
         return Match(codec_id, best, b, v, evals)
-    lo, hi = lad.get("range", [min(pts), max(pts)])
-    integer = lad.get("integer", all(isinstance(p, int) for p in pts))
-    step = 1 if integer else lad.get("step", (hi - lo) / 200)
-    f_lo, f_hi = f(lo), f(hi)
-    rising = f_hi > f_lo
-    a, b_ = lo, hi
-    while (b_ - a) > step and len(evals) < max_evals:
-        mid = (a + b_) // 2 if integer else (a + b_) / 2
-        fm = f(mid)
-        if (fm < target) == rising:
-            a = mid
-        else:
-            b_ = mid
-    best = min(evals, key=lambda t: abs(key(t[1], t[2]) - target))
-    return Match(codec_id, best[0], best[1], best[2], evals)
+    best, _ = bisect(codec.card, pts, f, target, max_evals)
+    b, v = next((b, v) for p, b, v in evals if p == best)
+    return Match(codec_id, best, b, v, evals)
 
 
 def match_image(codec_id: str, image: str, dataset: str | None = None, data_dir=None, **target) -> Match:

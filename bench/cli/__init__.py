@@ -33,6 +33,7 @@ def cmd_run(args):
                       bd_method=args.bd_method, progress=not args.no_progress, command=args.command_line,
                       workers=args.workers, scheduler=args.scheduler, task_timeout=args.task_timeout,
                       keep_recon=args.keep_recon, batch=args.batch, device=args.device, points=args.points,
+                      target_bpp=args.target_bpp, bpp_tolerance=args.bpp_tolerance,
                       profile=args.profile))
     after_run(s, plots=args.plots)
     if s.leaderboard:

@@ -86,6 +86,17 @@ def points_list(text: str) -> list:
     return values
 
 
+def target_rates(text: str) -> list:
+    """'0.06,0.12,0.25' -> [0.06, 0.12, 0.25]: the value of --target-bpp (distinct rates above 0, ascending)."""
+    try:
+        values = [float(x) for x in text.split(",")]
+    except ValueError:
+        values = [math.nan]
+    if not all(math.isfinite(v) and v > 0 for v in values) or len(set(values)) != len(values):
+        raise BenchError(f"--target-bpp {text!r}: give distinct comma-separated rates above 0, e.g. 0.06,0.12,0.25,0.5,0.75")
+    return sorted(values)
+
+
 def metric_value(text: str) -> tuple:
     """'psnr=32' -> ('psnr', 32.0): the value of --at-quality."""
     m, sep, v = text.partition("=")
@@ -130,6 +141,12 @@ def _run(r):
     r.add_argument("--points", type=points_list, metavar="P1,P2,...",
                    help="the rate points (quality, QP, ...) of every codec of the run instead of its card's ladder, "
                         "e.g. 10,20,40,80 (recorded in the manifest)")
+    r.add_argument("--target-bpp", type=target_rates, metavar="B1,B2,...",
+                   help="rate matching: every image at each codec's point nearest these bpp (bisection over numeric "
+                        "ladders, each probe cached; learned checkpoints keep their ladder), as the JPEG AI CTC asks")
+    r.add_argument("--bpp-tolerance", type=number("--bpp-tolerance", 0, 1), default=0.01,
+                   help="with --target-bpp: images farther than this relative distance are named under the table "
+                        "(default 0.01: +-1 %%)")
     r.add_argument("--bd-method", default="pchip", choices=BD_METHODS)
     r.add_argument("--workers", type=whole("--workers", 1), default=1,
                    help="worker processes (torch threads split between them)")

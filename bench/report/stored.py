@@ -215,6 +215,10 @@ class StoredRun:
         if lb.options.resamples > 0 and 1 < n_images < FEW_IMAGES:
             lb.notes.append(f"Intervals rest on {n_images} images: a bootstrap over fewer than ~{FEW_IMAGES} images "
                             "has few distinct draws and understates the uncertainty; read them as indicative.")
+        if man.get("rate_matching"):
+            from ..runner.matched import notes
+
+            lb.notes += notes(man["rate_matching"])
         if prov["failures"]:
             lb.notes.append(f"Failures recorded in this run: {prov['failures']} (`failures` table of bench.sqlite).")
         title = f"percept-bench: {man['dataset']} ({prov['dataset']['images']} images), anchor {options['anchor']}"

@@ -43,6 +43,8 @@ class RunConfig:
     device: str | None = None  # where metric networks run (auto, cpu, cuda[:N]); None: BENCH_DEVICE, else auto
     points: list | None = None  # a ladder for every codec of the run instead of its card's (as CompressAI's -q)
     profile: str | None = None  # codecs, metrics and anchor from profiles/<id>.toml where not given
+    target_bpp: list | None = None  # rate matching: each image encoded at each codec's point nearest these rates
+    bpp_tolerance: float = 0.01  # relative: an image farther than this from its target is reported
 
 
 @dataclass
@@ -176,14 +178,23 @@ def _run(cfg: RunConfig) -> RunSummary:
     store = Store(cfg.out)
     store.clean_stale_tmp()
     ladders = {c: ladder(c, cfg.points) for c in codecs}
+    matched = None
+    if cfg.target_bpp:
+        from .matched import match_dataset
+
+        if cfg.points:
+            raise BenchError("--target-bpp and --points: give one (targets choose each image's points)")
+        matched = match_dataset(store, ds, codecs, ladders, cfg.target_bpp, cfg.bpp_tolerance, cfg.progress)
     manifest = _manifest(cfg, ds, codecs, metric_names, anchor, skipped, on_device, batch, ladders)
+    if matched is not None:
+        manifest["rate_matching"] = matched["report"]
     run_id = store.start_run(manifest["command"], manifest)
     summary = RunSummary(run_id, Path(cfg.out), skipped=skipped)
     try:
         gt = (detection.ground_truth(ds), manifest["annotations"]["version"]) if manifest["annotations"] else None
         _grid(store, ds, ladders, fr_nr, run_id, summary, cfg.progress, extractors, workers=cfg.workers,
               scheduler=cfg.scheduler, timeout=cfg.task_timeout, ground_truth=gt, keep_recon=cfg.keep_recon,
-              batch=batch)
+              batch=batch, per_image=matched)
         if set_metrics:
             _set_scores(store, run_id, set_metrics, manifest)
     finally:
@@ -244,12 +255,14 @@ GPU_BATCH = 8  # tasks per worker call when LPIPS/DISTS run on a GPU (Kodak: 8 x
 
 
 def _grid(store, ds, ladders, metric_names, run_id, summary, progress, extractors=None, *, workers=1,
-          scheduler=None, timeout=None, ground_truth=None, keep_recon=False, batch=1):
+          scheduler=None, timeout=None, ground_truth=None, keep_recon=False, batch=1, per_image=None):
     from . import executors
     from .progress import Progress
 
     extractors = extractors or {}
-    n_points = sum(len(points) for points in ladders.values())
+    counts = (per_image or {}).get("counts", {})
+    per_image = (per_image or {}).get("points")
+    n_points = sum(counts.get(c, len(points)) for c, points in ladders.items())
     bar = Progress(len(ds.files) * n_points, enabled=progress)
 
     def jobs():
@@ -273,7 +286,9 @@ def _grid(store, ds, ladders, metric_names, run_id, summary, progress, extractor
 
                     store.put_features(f"image:{img.sha256}", ext, ver, features(img.pixels, ext))
             for c, points in ladders.items():
-                for idx, point in enumerate(points):
+                # rate matching: this image's point for each target index (a target out of reach has none)
+                mine = per_image.get((c, name)) if per_image else None
+                for idx, point in (mine.items() if mine is not None else enumerate(points)):
                     summary.tasks += 1
                     job = _plan(store, img, c, idx, point, metric_names, run_id, summary, extractors, keep_recon)
                     if job is None:
@@ -310,7 +325,7 @@ def _plan(store, img, codec_id, idx, point, metric_names, run_id, summary, extra
         png = store.recon_path(row["recon_sha256"])
         if not todo and not exts and (png.is_file() or not keep_recon):
             summary.cached += 1
-            store.put(None, [], [], run_id, key)
+            store.put(None, [], [], run_id, key, idx)
             return None
         try:
             recon = read_image(png).pixels if png.is_file() else None
@@ -348,7 +363,8 @@ def _record(store, job, out, run_id, summary, extractors):
         s["run_id"] = run_id
     for f in out["failures"]:
         f["run_id"] = run_id
-    store.put(enc, out["scores"], out["failures"], run_id, key if (enc is not None or job["had_row"]) else None)
+    store.put(enc, out["scores"], out["failures"], run_id, key if (enc is not None or job["had_row"]) else None,
+              job["args"]["point_index"])
     for ext, arr in out["features"].items():
         store.put_features(key, ext, extractors[ext], arr)
     summary.scored += len(out["scores"])

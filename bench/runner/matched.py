@@ -1,0 +1,96 @@
+"""`bench run --target-bpp`: rate matching at dataset scale. Each image is encoded, for each codec with a
+numeric ladder, at the point the bisection finds nearest each target rate (every probe's rate cached
+in the store); rate point k of the run is target k for every image, so the curves are at matched rates
+as the JPEG AI common test conditions ask. Codecs with named checkpoints (learned codecs) cannot be
+searched: they keep their own ladder, and the report says so. The report (in the manifest, shown under
+the table) names every image farther than the tolerance from its target, and targets out of a codec's reach."""
+from __future__ import annotations
+
+from ..adapters.search import bisect, numeric
+from . import task
+from .progress import Progress
+
+
+def match_dataset(store, ds, codecs: list, ladders: dict, targets: list, tolerance: float, progress: bool) -> dict:
+    """{"points": {(codec, image): {target index: point}}, "counts": {codec: points per image},
+    "report": what the manifest records}."""
+    searched = [c for c in codecs if numeric(ladders[c])]
+    points, report = {}, {"targets": list(targets), "tolerance": tolerance, "codecs": {}}
+    for c in codecs:
+        if c not in searched:
+            report["codecs"][c] = {"how": "named checkpoints: its own ladder, not matched"}
+    bar = Progress(len(ds.files) * len(searched), enabled=progress)
+    probes = 0
+    for name, img in ds.images():
+        if isinstance(img, Exception):  # the grid records the failure
+            bar.update(len(searched))
+            continue
+        for c in searched:
+            got = match_points(store, img, c, targets, tolerance)
+            probes += max((g["probes"] for g in got.values()), default=0)
+            points[(c, name)] = {k: g["point"] for k, g in got.items() if g["point"] is not None}
+            rep = report["codecs"].setdefault(c, {"how": "matched-rate search", "outside": [], "unreachable": []})
+            for k, g in got.items():
+                row = [name, targets[k], round(g["bpp"], 5), round(100 * g["off"], 2)]
+                if g["point"] is None:
+                    rep["unreachable"].append(row)
+                elif not g["within"]:
+                    rep["outside"].append(row)
+            bar.update(1)
+    bar.close()
+    report["probes_encoded"] = probes
+    counts = {c: len(targets) for c in searched}
+    return {"points": points, "report": report, "counts": counts}
+
+
+def notes(report: dict) -> list[str]:
+    """Lines under the table: how the rates were matched, and where they were not."""
+    tol = 100 * report["tolerance"]
+    out = [f"Rate matching: each image at each codec's point nearest {', '.join(f'{t:g}' for t in report['targets'])} "
+           f"bpp (bisection; tolerance ±{tol:g} %)."]
+    for c, r in sorted(report["codecs"].items()):
+        if r["how"] != "matched-rate search":
+            out.append(f"{c}: {r['how']}.")
+            continue
+        if r["outside"]:
+            worst = max(r["outside"], key=lambda x: abs(x[3]))
+            out.append(f"{c}: {len(r['outside'])} image x target pairs outside ±{tol:g} % (worst {worst[0]} at "
+                       f"{worst[1]:g} bpp: {worst[2]:g} bpp, {worst[3]:+g} %): "
+                       + "; ".join(f"{n} @ {t:g}: {o:+g} %" for n, t, _, o in r["outside"][:12])
+                       + (" ..." if len(r["outside"]) > 12 else "") + ".")
+        if r["unreachable"]:
+            out.append(f"{c}: out of reach, so those rate points are left out of its curve: "
+                       + "; ".join(f"{n} @ {t:g} bpp (nearest {b:g})" for n, t, b, _ in r["unreachable"][:12]) + ".")
+    return out
+
+
+def match_points(store, img, codec_id: str, targets: list[float], tolerance: float) -> dict:
+    """Per target: {"point", "bpp", "off" (relative), "probes" (new encodes)} of one image, the rate of
+    every probe cached in the store (a resumed run searches again without encoding). A target whose best
+    point another target already took (beyond the codec's range) gets "point": None."""
+    c = task.codec(codec_id)
+    pixels = img.pixels
+    h, w = pixels.shape[:2]
+    new = 0
+
+    def bpp(point):
+        nonlocal new
+        key = task.key_for(img.sha256, codec_id, point)
+        got = store.probe(key)
+        if got is None:
+            got = 8 * c.adapter.encode(pixels, point).rate_bytes / (h * w)
+            store.put_probe(key, got)
+            new += 1
+        return got
+
+    out, taken = {}, set()
+    for k, t in enumerate(targets):
+        point, evals = bisect(c.card, c.ladder, bpp, t)
+        got = dict(evals)[point]
+        off = got / t - 1
+        if point in taken:
+            out[k] = {"point": None, "bpp": got, "off": off, "probes": new}
+            continue
+        taken.add(point)
+        out[k] = {"point": point, "bpp": got, "off": off, "probes": new, "within": abs(off) <= tolerance}
+    return out
