@@ -144,6 +144,14 @@ ROWS += [
            title="Butteraugli (3-norm)", note="libjxl butteraugli_main --pnorm 3"),
 ]
 
+# SSIMULACRA 2 (2023), libjxl's tools/ssimulacra2.cc written again in numpy; checked against the C++ tool's
+# published scores (tests/test_ssimulacra2.py)
+ROWS += [
+    Metric("ssimulacra2", "fr", True, (INF, 100), "sRGB -> linear -> XYB (libjxl opsin), 255 nits", "[0,255]", "numpy",
+           "bench.metrics.ssimulacra2:score", ideal=100.0, title="SSIMULACRA2",
+           note="100 identical, 90 visually lossless at 1:1, 70 high, 50 medium, 30 low quality; negative: severe"),
+]
+
 # PSNR per plane of the 8-bit Y'CbCr the CTC tables use (BT.709 full range 4:4:4, as the libvmaf rows)
 ROWS += [Metric(f"psnr-{p}709", "fr", True, (0, INF), f"{label} of Y'CbCr BT.709, full range, 4:4:4, 8-bit", "[0,255]",
                 "numpy", "bench.metrics.classic:psnr_plane", {"plane": i, "matrix": "bt709"}, ideal=float("inf"),
