@@ -128,7 +128,8 @@ def availability(m: Metric | str) -> tuple[bool, str]:
 
 def on_device(m: Metric) -> bool:
     """Does this metric's network run on --device (LPIPS, DISTS, pyiqa, FID/KID features)?"""
-    return m.fn.startswith(("bench.metrics.deep:", "bench.metrics.pyiqa_backend:")) or m.fn in ("inception", "vgg16")
+    return m.fn.startswith(("bench.metrics.deep:", "bench.metrics.pyiqa_backend:", "bench.metrics.cvvdp_backend:")) \
+        or m.fn in ("inception", "vgg16")
 
 
 def version_key(m: Metric | str) -> str:

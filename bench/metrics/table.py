@@ -152,6 +152,13 @@ ROWS += [
            note="100 identical, 90 visually lossless at 1:1, 70 high, 50 medium, 30 low quality; negative: severe"),
 ]
 
+# ColorVideoVDP through its authors' package (bench.metrics.cvvdp_backend)
+ROWS += [
+    Metric("cvvdp", "fr", True, (0, 10), "sRGB 8-bit on the display model standard_4k (30-inch 4K, 200 cd/m2, 0.7 m)",
+           "[0,255]", "cvvdp", "bench.metrics.cvvdp_backend:score", {"display": "standard_4k"}, ideal=10.0,
+           unit="JOD", title="ColorVideoVDP", note="pycvvdp's own display model and calibration; 10 JOD = no visible difference"),
+]
+
 # PSNR per plane of the 8-bit Y'CbCr the CTC tables use (BT.709 full range 4:4:4, as the libvmaf rows)
 ROWS += [Metric(f"psnr-{p}709", "fr", True, (0, INF), f"{label} of Y'CbCr BT.709, full range, 4:4:4, 8-bit", "[0,255]",
                 "numpy", "bench.metrics.classic:psnr_plane", {"plane": i, "matrix": "bt709"}, ideal=float("inf"),
