@@ -89,7 +89,7 @@ def _matched(run: StoredRun, px: np.ndarray, cond: dict, folder: Path, k: int, m
 
 def create(run_dir, out, *, codecs=(), points=(), bpps=(), images=(), crop: int | None = None,
            golden_every: int = 10, per_rater: int = 60, sampling: str = "active", anchor: str | None = None,
-           data_dir=None, seed: int = 0, search: bool = True) -> Study:
+           data_dir=None, search: bool = True) -> Study:
     """Make the study folder: conditions, the images raters see (crops of the run's reconstructions),
     golden questions and the settings the server follows."""
     if sampling not in SAMPLERS:
@@ -115,7 +115,7 @@ def create(run_dir, out, *, codecs=(), points=(), bpps=(), images=(), crop: int 
     spec = {"kind": "percept-bench study", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "run": str(Path(run_dir).resolve()), "run_id": run.run_id, "dataset": run.dataset,
             "conditions": conds, "anchor": anchor, "images": names, "crop": crop,
-            "golden_every": golden_every, "per_rater": per_rater, "sampling": sampling, "seed": seed, "items": []}
+            "golden_every": golden_every, "per_rater": per_rater, "sampling": sampling, "items": []}
     folder = Path(out)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     fr = [m for m in run.metrics if metric_table.get(m).kind == "fr"]
