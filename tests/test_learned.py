@@ -202,3 +202,38 @@ def test_a_learned_reconstruction_decodes_again_whatever_this_process_thread_cou
     assert torch.get_num_threads() == 2  # left as it was
     if all(plain):
         pytest.skip("on this machine 1 and 2 threads decoded alike: the retry was not needed")
+
+
+def test_kmac_per_pixel_equals_a_count_by_layer_shapes(codec):
+    """The flop counter's kMAC/px against MACs counted independently from each layer's shapes: a conv is
+    out_h*out_w*C_out*C_in*k*k/groups, a transposed conv in_h*in_w*C_in*C_out*k*k, a GDN C*C per position."""
+    import torch
+    from compressai.layers import GDN
+
+    net = codec.adapter.model("tiny.pt")
+    counts = {"n": 0}
+
+    def hook(m, inp, out):
+        if isinstance(m, torch.nn.Conv2d):
+            counts["n"] += out.numel() // out.shape[0] * m.in_channels * m.kernel_size[0] * m.kernel_size[1] // m.groups
+        elif isinstance(m, torch.nn.ConvTranspose2d):
+            counts["n"] += inp[0].numel() // inp[0].shape[0] * m.out_channels * m.kernel_size[0] * m.kernel_size[1]
+        elif isinstance(m, GDN):
+            counts["n"] += inp[0].numel() // inp[0].shape[0] * inp[0].shape[1]
+
+    hooks = [m.register_forward_hook(hook) for m in net.modules()
+             if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, GDN))]
+    h, w = 128, 192
+    try:
+        with torch.no_grad():
+            out = net.compress(torch.zeros(1, 3, h, w))
+            enc_n, counts["n"] = counts["n"], 0
+            net.decompress(out["strings"], list(out["shape"]))
+            dec_n = counts["n"]
+    finally:
+        for k in hooks:
+            k.remove()
+    enc, dec = codec.adapter.complexity("tiny.pt", (h, w, 3))
+    assert enc_n > 0 and dec_n > 0
+    assert enc == pytest.approx(enc_n / 1e3 / (h * w), rel=0.01)
+    assert dec == pytest.approx(dec_n / 1e3 / (h * w), rel=0.01)

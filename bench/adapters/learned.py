@@ -157,6 +157,23 @@ class LearnedAdapter(Adapter):
         return Encoded(data, len(data), {"bpp_estimated": est, "padded_to": [h + ph, w + pw],
                                          "bytes_counted": "header + entropy-coded strings"})
 
+    def complexity(self, point, shape: tuple) -> tuple[float, float]:
+        """(encoder, decoder) kMAC per pixel of one rate point's model on an image of `shape`: the
+        multiply-accumulates of its convolutions and matrix products as torch.utils.flop_counter counts
+        them (MAC = FLOP / 2) in compress() and decompress(); entropy coding is not counted."""
+        import torch
+        from torch.utils.flop_counter import FlopCounterMode
+
+        net = self.model(point)
+        h, w = shape[:2]
+        x = torch.zeros(1, 3, h + (PAD - h % PAD) % PAD, w + (PAD - w % PAD) % PAD)
+        with torch.no_grad():  # the flop counter's module hooks do not work under inference_mode
+            with FlopCounterMode(display=False) as enc:
+                out = net.compress(x)
+            with FlopCounterMode(display=False) as dec:
+                net.decompress(out["strings"], list(out["shape"]))
+        return enc.get_total_flops() / 2e3 / (h * w), dec.get_total_flops() / 2e3 / (h * w)
+
     def decode(self, data: bytes, point=None, shape=None) -> np.ndarray:
         import torch
 

@@ -61,12 +61,14 @@ class Cell:
 
 @dataclass
 class Extra:
-    """A column one codec-level value per row (with its interval) that another stage computed: e.g. a
-    human study's BD-rate. `key` names its CSV / JSON fields."""
+    """A column of one codec-level value per row (with its interval) that another step computed: a human
+    study's BD-rate, a learned codec's kMAC per pixel. `key` names its CSV / JSON fields."""
     head: str
     key: str
     cells: dict  # codec -> Cell
     lower_is_better: bool = True
+    kind: str = "bd_rate"  # how its numbers print (bench.report.tables._num): bd_rate (+1.2) or value (12.3)
+    ranked: bool = True  # the best value in bold (not for a cost such as kMAC/px)
 
 
 @dataclass

@@ -204,6 +204,11 @@ class StoredRun:
         lb.all_curves = cvs
         if lb.options.times:
             lb.times = self.times()
+            lb.extras += self.complexity_columns()
+            if lb.extras:
+                lb.notes.append("kMAC/px: multiply-accumulates per pixel of a learned codec's convolutions and matrix "
+                                "products in compress() / decompress() (torch's flop counter, MAC = FLOP / 2; "
+                                "entropy coding not counted), on its first rate point at the run's image size.")
         lb.levels = {m: (c, cv.value[0]) for (c, m), cv in cvs.items() if c in single and cv.value}
         for c in sorted(single):
             vals = ", ".join(f"{m} {cv.value[0]:.4g}" for (cc, m), cv in cvs.items() if cc == c and cv.value)
@@ -232,6 +237,28 @@ class StoredRun:
             if e["encode_s"] is not None and e["decode_s"] is not None:
                 by_codec.setdefault(e["codec"], []).append((e["encode_s"], e["decode_s"]))
         return {c: (sum(x for x, _ in t) / len(t), sum(y for _, y in t) / len(t)) for c, t in by_codec.items()}
+
+    def complexity_columns(self) -> list:
+        """Encoder and decoder kMAC per pixel of the run's learned codecs (their first rate point, on the run's
+        most common image size), as two leaderboard columns; none when the run has no learned codec."""
+        from collections import Counter
+
+        from ..analysis.leaderboard import Cell, Extra
+        from ..runner.task import codec as load
+
+        shape = Counter((e["height"], e["width"]) for e in self.encodings).most_common(1)
+        enc, dec = {}, {}
+        for c in sorted({e["codec"] for e in self.encodings}):
+            adapter = load(c).adapter
+            if shape and hasattr(adapter, "complexity") and adapter.available()[0]:
+                e_k, d_k = adapter.complexity(load(c).ladder[0], shape[0][0])
+                enc[c], dec[c] = Cell(value=e_k), Cell(value=d_k)
+            else:
+                enc[c] = dec[c] = Cell(message="not a learned codec")
+        if all(cell.value is None for cell in enc.values()):
+            return []
+        return [Extra("encoder kMAC/px", "encoder_kmac_per_pixel", enc, kind="value", ranked=False),
+                Extra("decoder kMAC/px", "decoder_kmac_per_pixel", dec, kind="value", ranked=False)]
 
     def long_table(self):
         """The run's records as a pandas DataFrame, one row per image x codec x rate point x metric."""

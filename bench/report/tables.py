@@ -124,24 +124,24 @@ def _headline_head(lb: Leaderboard) -> list[str]:
     return heads + [x.head for x in lb.extras]
 
 
-def _summaries(lb: Leaderboard) -> list[tuple[dict, bool]]:
-    """({codec: Cell}, lower is better) of each codec-level column, in _headline_head's order."""
-    return ([(lb.headline, True)] if lb.options.headline else []) + [(x.cells, x.lower_is_better) for x in lb.extras]
+def _summaries(lb: Leaderboard) -> list[tuple[dict, bool, str, bool]]:
+    """({codec: Cell}, lower is better, number kind, bold the best?) of each codec-level column, in order."""
+    return ([(lb.headline, True, "bd_rate", True)] if lb.options.headline else []) + \
+        [(x.cells, x.lower_is_better, x.kind, x.ranked) for x in lb.extras]
 
 
 def _headline(lb: Leaderboard, codec: str) -> list[tuple]:
     """The codec-level cells as (number, interval, remark, best?), or nothing."""
     out = []
-    for cells, lower in _summaries(lb):
+    for cells, lower, kind, ranked in _summaries(lb):
         cell = cells.get(codec)
         if cell is None or cell.value is None:
             out.append(("n/a", "", cell.message if cell else "no value", False))
             continue
         vals = {c: x.value for c, x in cells.items() if x.value is not None}
-        best = (min if lower else max)(vals, key=vals.get) == codec
-        ci = f"[{_num(cell.ci[0], 'bd_rate')}, {_num(cell.ci[1], 'bd_rate')}]" if cell.ci and cell.message != "anchor" \
-            else ""
-        out.append((_num(cell.value, "bd_rate"), ci, "", best))
+        best = ranked and (min if lower else max)(vals, key=vals.get) == codec
+        ci = f"[{_num(cell.ci[0], kind)}, {_num(cell.ci[1], kind)}]" if cell.ci and cell.message != "anchor" else ""
+        out.append((_num(cell.value, kind), ci, "", best))
     return out
 
 
