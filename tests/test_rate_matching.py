@@ -63,3 +63,18 @@ def test_targets_out_of_reach_and_named_checkpoints_are_said(tmp_path, three_cro
 def test_bad_targets_are_refused(bad, capsys):
     assert main(["run", "--target-bpp", bad]) == 2
     assert "--target-bpp" in capsys.readouterr().err
+
+
+def test_two_workers_match_the_same_points_as_one(tmp_path, three_crops, capsys):
+    """The searches run in worker processes with --workers 2 (each probe written to the store from there):
+    the same point per image and target, and the same report."""
+    runs = {}
+    for w in ("1", "2"):
+        out = tmp_path / f"w{w}"
+        assert _run(out, three_crops, "--target-bpp", "0.5,1.0", "--workers", w) == 0
+        run = StoredRun.open(out)
+        runs[w] = (sorted((e["image"], e["codec"], e["point_index"], e["point"]) for e in run.encodings),
+                   run.manifest["rate_matching"]["codecs"])
+        assert run.manifest["rate_matching"]["probes_encoded"] > 0
+        assert sqlite3.connect(out / "bench.sqlite").execute("SELECT COUNT(*) FROM probes").fetchone()[0] > 0
+    assert runs["1"] == runs["2"]

@@ -11,7 +11,53 @@ from . import task
 from .progress import Progress
 
 
-def match_dataset(store, ds, codecs: list, ladders: dict, targets: list, tolerance: float, progress: bool) -> dict:
+def _searches(store, ds, searched: list, targets: list, tolerance: float, workers: int, bar):
+    """(image name, codec, match_points result) of every image x searched codec, in dataset order; with
+    several workers the searches run in worker processes (a VVC probe costs seconds), each probe's rate
+    written to the store from there."""
+    jobs = ((name, img, c) for name, img in ds.images() if not isinstance(img, Exception) for c in searched)
+    if workers <= 1:
+        for name, img, c in jobs:
+            yield name, c, match_points(store, img, c, targets, tolerance)
+            bar.update(1)
+        return
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from .executors import _init_worker, threads_per_worker
+
+    done, inflight = {}, {}
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads_per_worker(workers),)) as ex:
+        order = []
+        for name, img, c in jobs:
+            order.append((name, c))
+            inflight[ex.submit(_search, str(store.dir), img.pixels, img.sha256, c, targets, tolerance)] = (name, c)
+            while len(inflight) >= 2 * workers:  # bounded: images are not all held at once
+                finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    done[inflight.pop(f)] = f.result()
+                    bar.update(1)
+        for f in list(inflight):
+            done[inflight.pop(f)] = f.result()
+            bar.update(1)
+    for name, c in order:
+        yield name, c, done[(name, c)]
+
+
+def _search(out_dir: str, pixels, sha256: str, codec_id: str, targets: list, tolerance: float) -> dict:
+    """match_points in a worker process, on its own connection to the store."""
+    from types import SimpleNamespace
+
+    from ..store import Store
+
+    store = Store(out_dir)
+    try:
+        return match_points(store, SimpleNamespace(pixels=pixels, sha256=sha256), codec_id, targets, tolerance)
+    finally:
+        store.close()
+
+
+def match_dataset(store, ds, codecs: list, ladders: dict, targets: list, tolerance: float, progress: bool,
+                  workers: int = 1) -> dict:
     """{"points": {(codec, image): {target index: point}}, "counts": {codec: points per image},
     "report": what the manifest records}."""
     searched = [c for c in codecs if numeric(ladders[c])]
@@ -21,22 +67,16 @@ def match_dataset(store, ds, codecs: list, ladders: dict, targets: list, toleran
             report["codecs"][c] = {"how": "named checkpoints: its own ladder, not matched"}
     bar = Progress(len(ds.files) * len(searched), enabled=progress)
     probes = 0
-    for name, img in ds.images():
-        if isinstance(img, Exception):  # the grid records the failure
-            bar.update(len(searched))
-            continue
-        for c in searched:
-            got = match_points(store, img, c, targets, tolerance)
-            probes += max((g["probes"] for g in got.values()), default=0)
-            points[(c, name)] = {k: g["point"] for k, g in got.items() if g["point"] is not None}
-            rep = report["codecs"].setdefault(c, {"how": "matched-rate search", "outside": [], "unreachable": []})
-            for k, g in got.items():
-                row = [name, targets[k], round(g["bpp"], 5), round(100 * g["off"], 2)]
-                if g["point"] is None:
-                    rep["unreachable"].append(row)
-                elif not g["within"]:
-                    rep["outside"].append(row)
-            bar.update(1)
+    for name, c, got in _searches(store, ds, searched, targets, tolerance, workers, bar):
+        probes += max((g["probes"] for g in got.values()), default=0)
+        points[(c, name)] = {k: g["point"] for k, g in got.items() if g["point"] is not None}
+        rep = report["codecs"].setdefault(c, {"how": "matched-rate search", "outside": [], "unreachable": []})
+        for k, g in got.items():
+            row = [name, targets[k], round(g["bpp"], 5), round(100 * g["off"], 2)]
+            if g["point"] is None:
+                rep["unreachable"].append(row)
+            elif not g["within"]:
+                rep["outside"].append(row)
     bar.close()
     report["probes_encoded"] = probes
     counts = {c: len(targets) for c in searched}

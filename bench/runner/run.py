@@ -184,7 +184,8 @@ def _run(cfg: RunConfig) -> RunSummary:
 
         if cfg.points:
             raise BenchError("--target-bpp and --points: give one (targets choose each image's points)")
-        matched = match_dataset(store, ds, codecs, ladders, cfg.target_bpp, cfg.bpp_tolerance, cfg.progress)
+        matched = match_dataset(store, ds, codecs, ladders, cfg.target_bpp, cfg.bpp_tolerance, cfg.progress,
+                                cfg.workers)
     manifest = _manifest(cfg, ds, codecs, metric_names, anchor, skipped, on_device, batch, ladders)
     if matched is not None:
         manifest["rate_matching"] = matched["report"]
