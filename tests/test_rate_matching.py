@@ -78,3 +78,24 @@ def test_two_workers_match_the_same_points_as_one(tmp_path, three_crops, capsys)
         assert run.manifest["rate_matching"]["probes_encoded"] > 0
         assert sqlite3.connect(out / "bench.sqlite").execute("SELECT COUNT(*) FROM probes").fetchone()[0] > 0
     assert runs["1"] == runs["2"]
+
+
+def test_a_codec_failing_during_the_search_is_named_and_the_run_goes_on(tmp_path, three_crops, capsys, monkeypatch):
+    from bench.errors import CodecError
+    from bench.runner import matched
+
+    real = matched.bisect
+
+    def flaky(card, ladder, f, target, *a):
+        if card["id"] == "jpeg":
+            raise CodecError("ffmpeg (libvvenc) failed (187): a probe the encoder refuses")
+        return real(card, ladder, f, target, *a)
+
+    monkeypatch.setattr(matched, "bisect", flaky)
+    out = tmp_path / "r"
+    assert _run(out, three_crops, "--target-bpp", "0.5,1.0", "--anchor", "jpeg2000") == 0
+    text = capsys.readouterr().out
+    assert "jpeg: the search failed on 3 image(s)" in text and "a probe the encoder refuses" in text
+    run = StoredRun.open(out)
+    assert {e["codec"] for e in run.encodings} == {"jpeg2000"}
+    assert [r[0] for r in run.manifest["rate_matching"]["codecs"]["jpeg"]["failed"]] == ["i0", "i1", "i2"]

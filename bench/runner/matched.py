@@ -7,6 +7,7 @@ the table) names every image farther than the tolerance from its target, and tar
 from __future__ import annotations
 
 from ..adapters.search import bisect, numeric
+from ..errors import BenchError
 from . import task
 from .progress import Progress
 
@@ -68,9 +69,14 @@ def match_dataset(store, ds, codecs: list, ladders: dict, targets: list, toleran
     bar = Progress(len(ds.files) * len(searched), enabled=progress)
     probes = 0
     for name, c, got in _searches(store, ds, searched, targets, tolerance, workers, bar):
+        rep = report["codecs"].setdefault(c, {"how": "matched-rate search", "outside": [], "unreachable": [],
+                                              "failed": []})
+        if "error" in got:
+            probes += got["probes"]
+            rep["failed"].append([name, got["error"]])
+            continue
         probes += max((g["probes"] for g in got.values()), default=0)
         points[(c, name)] = {k: g["point"] for k, g in got.items() if g["point"] is not None}
-        rep = report["codecs"].setdefault(c, {"how": "matched-rate search", "outside": [], "unreachable": []})
         for k, g in got.items():
             row = [name, targets[k], round(g["bpp"], 5), round(100 * g["off"], 2)]
             if g["point"] is None:
@@ -98,6 +104,9 @@ def notes(report: dict) -> list[str]:
                        f"{worst[1]:g} bpp: {worst[2]:g} bpp, {worst[3]:+g} %): "
                        + "; ".join(f"{n} @ {t:g}: {o:+g} %" for n, t, _, o in r["outside"][:12])
                        + (" ..." if len(r["outside"]) > 12 else "") + ".")
+        if r.get("failed"):
+            out.append(f"{c}: the search failed on {len(r['failed'])} image(s), so its curves lack them and drop "
+                       f"those rate points (first: {r['failed'][0][0]}: {r['failed'][0][1][-120:]}).")
         if r["unreachable"]:
             out.append(f"{c}: out of reach, so those rate points are left out of its curve: "
                        + "; ".join(f"{n} @ {t:g} bpp (nearest {b:g})" for n, t, b, _ in r["unreachable"][:12]) + ".")
@@ -125,7 +134,10 @@ def match_points(store, img, codec_id: str, targets: list[float], tolerance: flo
 
     out, taken = {}, set()
     for k, t in enumerate(targets):
-        point, evals = bisect(c.card, c.ladder, bpp, t)
+        try:
+            point, evals = bisect(c.card, c.ladder, bpp, t)
+        except BenchError as e:  # the codec failed at a probe: this image is not matched, the run goes on
+            return {"error": str(e)[-300:], "probes": new}
         got = dict(evals)[point]
         off = got / t - 1
         if point in taken:

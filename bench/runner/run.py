@@ -288,7 +288,7 @@ def _grid(store, ds, ladders, metric_names, run_id, summary, progress, extractor
                     store.put_features(f"image:{img.sha256}", ext, ver, features(img.pixels, ext))
             for c, points in ladders.items():
                 # rate matching: this image's point for each target index (a target out of reach has none)
-                mine = per_image.get((c, name)) if per_image else None
+                mine = per_image.get((c, name), {}) if c in counts else None  # a failed search: nothing
                 for idx, point in (mine.items() if mine is not None else enumerate(points)):
                     summary.tasks += 1
                     job = _plan(store, img, c, idx, point, metric_names, run_id, summary, extractors, keep_recon)
