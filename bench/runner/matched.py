@@ -115,8 +115,8 @@ def notes(report: dict) -> list[str]:
 
 def match_points(store, img, codec_id: str, targets: list[float], tolerance: float) -> dict:
     """Per target: {"point", "bpp", "off" (relative), "probes" (new encodes)} of one image, the rate of
-    every probe cached in the store (a resumed run searches again without encoding). A target whose best
-    point another target already took (beyond the codec's range) gets "point": None."""
+    every probe cached in the store (a resumed run searches again without encoding). When two targets find
+    the same point (beyond the codec's range), the one it is nearer to keeps it; the other gets "point": None."""
     c = task.codec(codec_id)
     pixels = img.pixels
     h, w = pixels.shape[:2]
@@ -132,7 +132,7 @@ def match_points(store, img, codec_id: str, targets: list[float], tolerance: flo
             new += 1
         return got
 
-    out, taken = {}, set()
+    out, owner = {}, {}  # owner: point -> the target index it is assigned to
     for k, t in enumerate(targets):
         try:
             point, evals = bisect(c.card, c.ladder, bpp, t)
@@ -140,9 +140,13 @@ def match_points(store, img, codec_id: str, targets: list[float], tolerance: flo
             return {"error": str(e)[-300:], "probes": new}
         got = dict(evals)[point]
         off = got / t - 1
-        if point in taken:
-            out[k] = {"point": None, "bpp": got, "off": off, "probes": new}
-            continue
-        taken.add(point)
         out[k] = {"point": point, "bpp": got, "off": off, "probes": new, "within": abs(off) <= tolerance}
+        j = owner.get(point)
+        if j is not None:  # two targets found the same point (beyond the codec's reach): the nearer keeps it
+            loser = k if abs(off) >= abs(out[j]["off"]) else j
+            out[loser] = {**out[loser], "point": None}
+            if loser == j:
+                owner[point] = k
+        else:
+            owner[point] = k
     return out
