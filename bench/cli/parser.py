@@ -75,26 +75,20 @@ def floats(text: str) -> tuple:
     return values
 
 
-def points_list(text: str) -> list:
-    """'10,20,40' -> [10.0, 20.0, 40.0]: the value of --points (finite numbers, no repeats)."""
-    try:
-        values = [float(x) for x in text.split(",")]
-    except ValueError:
-        values = [math.nan]
-    if not values or not all(math.isfinite(v) for v in values) or len(set(values)) != len(values):
-        raise BenchError(f"--points {text!r}: give distinct comma-separated numbers, e.g. 10,20,40,80")
-    return values
+def numbers(flag: str, example: str, positive: bool = False, ascending: bool = False):
+    """A parser of distinct comma-separated finite numbers for `flag` (above 0 when `positive`, sorted when
+    `ascending`): --points, --target-bpp, `bench study create --bpp`."""
+    what = "rates above 0" if positive else "numbers"
 
-
-def target_rates(text: str) -> list:
-    """'0.06,0.12,0.25' -> [0.06, 0.12, 0.25]: the value of --target-bpp (distinct rates above 0, ascending)."""
-    try:
-        values = [float(x) for x in text.split(",")]
-    except ValueError:
-        values = [math.nan]
-    if not all(math.isfinite(v) and v > 0 for v in values) or len(set(values)) != len(values):
-        raise BenchError(f"--target-bpp {text!r}: give distinct comma-separated rates above 0, e.g. 0.06,0.12,0.25,0.5,0.75")
-    return sorted(values)
+    def parse(text: str) -> list:
+        try:
+            values = [float(x) for x in text.split(",")]
+        except ValueError:
+            values = [math.nan]
+        if not all(math.isfinite(v) and (v > 0 or not positive) for v in values) or len(set(values)) != len(values):
+            raise BenchError(f"{flag} {text!r}: give distinct comma-separated {what}, e.g. {example}")
+        return sorted(values) if ascending else values
+    return parse
 
 
 def metric_value(text: str) -> tuple:
@@ -138,10 +132,11 @@ def _run(r):
     add(r, "data-dir")
     r.add_argument("--image", action="append", help="only these images of the dataset (repeatable)")
     r.add_argument("--profile", help="take codecs, metrics and anchor from a profile (profiles/ID.toml) unless given")
-    r.add_argument("--points", type=points_list, metavar="P1,P2,...",
+    r.add_argument("--points", type=numbers("--points", "10,20,40,80"), metavar="P1,P2,...",
                    help="the rate points (quality, QP, ...) of every codec of the run instead of its card's ladder, "
                         "e.g. 10,20,40,80 (recorded in the manifest)")
-    r.add_argument("--target-bpp", type=target_rates, metavar="B1,B2,...",
+    r.add_argument("--target-bpp", type=numbers("--target-bpp", "0.06,0.12,0.25,0.5,0.75", positive=True, ascending=True),
+                   metavar="B1,B2,...",
                    help="rate matching: every image at each codec's point nearest these bpp (bisection over numeric "
                         "ladders, each probe cached; learned checkpoints keep their ladder), as the JPEG AI CTC asks")
     r.add_argument("--bpp-tolerance", type=number("--bpp-tolerance", 0, 1), default=0.01,

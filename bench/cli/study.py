@@ -4,16 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import EXIT_OK, BenchError
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        v = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        v = []
-    if not v or any(not (x > 0) or x == float("inf") for x in v):
-        raise BenchError(f"--bpp {text!r}: give rates above 0, e.g. 0.25,0.5")
-    return v
+from .parser import numbers
 
 
 def _ints(text: str) -> list[int]:
@@ -31,7 +22,7 @@ def study_options(p) -> None:
     c.add_argument("--out", required=True, help="the study folder to make")
     c.add_argument("--codec", action="append", default=[], help="codec of the run (repeatable; default: all)")
     c.add_argument("--points", type=_ints, default=[], help="point indices (default: three spread over each ladder)")
-    c.add_argument("--bpp", type=_floats, default=[],
+    c.add_argument("--bpp", type=numbers("--bpp", "0.25,0.5", positive=True), default=[],
                    help="target rates: per image, a matched-rate search on numeric ladders (the encodings kept in the "
                         "study), the nearest stored point for learned checkpoints")
     c.add_argument("--nearest-stored", action="store_true", help="with --bpp: always the nearest stored point")

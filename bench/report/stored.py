@@ -249,9 +249,9 @@ class StoredRun:
         shape = Counter((e["height"], e["width"]) for e in self.encodings).most_common(1)
         enc, dec = {}, {}
         for c in sorted({e["codec"] for e in self.encodings}):
-            adapter = load(c).adapter
-            if shape and hasattr(adapter, "complexity") and adapter.available()[0]:
-                e_k, d_k = adapter.complexity(load(c).ladder[0], shape[0][0])
+            codec = load(c)
+            if shape and hasattr(codec.adapter, "complexity") and codec.adapter.available()[0]:
+                e_k, d_k = codec.adapter.complexity(codec.ladder[0], shape[0][0])
                 enc[c], dec[c] = Cell(value=e_k), Cell(value=d_k)
             else:
                 enc[c] = dec[c] = Cell(message="not a learned codec")

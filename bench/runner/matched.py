@@ -71,13 +71,12 @@ def match_dataset(store, ds, codecs: list, ladders: dict, targets: list, toleran
     for name, c, got in _searches(store, ds, searched, targets, tolerance, workers, bar):
         rep = report["codecs"].setdefault(c, {"how": "matched-rate search", "outside": [], "unreachable": [],
                                               "failed": []})
+        probes += got["probes"]
         if "error" in got:
-            probes += got["probes"]
             rep["failed"].append([name, got["error"]])
             continue
-        probes += max((g["probes"] for g in got.values()), default=0)
-        points[(c, name)] = {k: g["point"] for k, g in got.items() if g["point"] is not None}
-        for k, g in got.items():
+        points[(c, name)] = {k: g["point"] for k, g in got["targets"].items() if g["point"] is not None}
+        for k, g in got["targets"].items():
             row = [name, targets[k], round(g["bpp"], 5), round(100 * g["off"], 2)]
             if g["point"] is None:
                 rep["unreachable"].append(row)
@@ -114,9 +113,10 @@ def notes(report: dict) -> list[str]:
 
 
 def match_points(store, img, codec_id: str, targets: list[float], tolerance: float) -> dict:
-    """Per target: {"point", "bpp", "off" (relative), "probes" (new encodes)} of one image, the rate of
-    every probe cached in the store (a resumed run searches again without encoding). When two targets find
-    the same point (beyond the codec's range), the one it is nearer to keeps it; the other gets "point": None."""
+    """{"targets": {index: {"point", "bpp", "off" (relative), "within"}}, "probes": new encodes} of one image,
+    or {"error": why, "probes": ...} when the codec failed at a probe; the rate of every probe is cached in the
+    store (a resumed run searches again without encoding). When two targets find the same point (beyond the
+    codec's range), the one it is nearer to keeps it; the other gets "point": None."""
     c = task.codec(codec_id)
     pixels = img.pixels
     h, w = pixels.shape[:2]
@@ -140,7 +140,7 @@ def match_points(store, img, codec_id: str, targets: list[float], tolerance: flo
             return {"error": str(e)[-300:], "probes": new}
         got = dict(evals)[point]
         off = got / t - 1
-        out[k] = {"point": point, "bpp": got, "off": off, "probes": new, "within": abs(off) <= tolerance}
+        out[k] = {"point": point, "bpp": got, "off": off, "within": abs(off) <= tolerance}
         j = owner.get(point)
         if j is not None:  # two targets found the same point (beyond the codec's reach): the nearer keeps it
             loser = k if abs(off) >= abs(out[j]["off"]) else j
@@ -149,4 +149,4 @@ def match_points(store, img, codec_id: str, targets: list[float], tolerance: flo
                 owner[point] = k
         else:
             owner[point] = k
-    return out
+    return {"targets": out, "probes": new}

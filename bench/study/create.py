@@ -5,7 +5,7 @@ the same way for every condition of an image. Golden questions pit a lossless co
 against a clearly degraded one (JPEG quality 5) to screen raters."""
 from __future__ import annotations
 
-import io
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -14,21 +14,12 @@ import numpy as np
 
 from .. import metrics as metric_table
 from ..errors import BenchError, UnknownName
-from ..images import file_sha256
+from ..images import png_bytes
 from ..report.crops import detailed_box
 from ..report.stored import StoredRun
 from .store import DEGRADED, ORIGINAL, Study
 
 SAMPLERS = ("active", "random", "round-robin")
-
-
-def png_bytes(px: np.ndarray) -> bytes:
-    """A lossless PNG of an RGB array."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(px).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def degraded(px: np.ndarray) -> np.ndarray:
@@ -141,9 +132,9 @@ def create(run_dir, out, *, codecs=(), points=(), bpps=(), images=(), crop: int 
                 else:
                     pixels = found.pop("pixels")
                     item.update(found)
-            f = folder / item["file"]
-            f.write_bytes(png_bytes(np.ascontiguousarray(pixels[y:y + h, x:x + w])))
-            items.append({**item, "sha256": file_sha256(f)})
+            data = png_bytes(np.ascontiguousarray(pixels[y:y + h, x:x + w]))
+            (folder / item["file"]).write_bytes(data)
+            items.append({**item, "sha256": hashlib.sha256(data).hexdigest()})
     spec["items"] = items
     for c in conds:
         mine = [i for i in items if i["condition"] == c["id"]]

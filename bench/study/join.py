@@ -14,7 +14,7 @@ from ..analysis.leaderboard import Cell, Extra
 from ..errors import BenchError
 from ..images import atomic_write
 from ..report.stored import StoredRun
-from .results import Results, fit_study, human_bd_rates, render
+from .results import Results, fit_study, human_bd_rates, number, render
 from .store import Study
 
 
@@ -145,7 +145,7 @@ def validate(study_dir, metrics=None, resamples: int = 1000) -> str:
         raise BenchError(f"{study_dir}: no metric to check: the study has no run (an imported one) or its run "
                          "scored no full-reference metric")
     rows = [m for m in res.metrics if not metrics or m["metric"] in metrics]
-    f = lambda v: "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"  # noqa: E731
+    f = lambda v: number(v, 3)  # noqa: E731
     out = ["| metric | pairwise agreement | 95 % interval | Kendall τ | 95 % interval | judgements |",
            "|---|---:|---|---:|---|---:|"]
     out += [f"| {m['metric']} | {f(m['agreement'])} | [{f(m['lo'])}, {f(m['hi'])}] | {f(m['tau'])} | "

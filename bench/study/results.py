@@ -130,6 +130,11 @@ def human_bd_rates(res: Results, ref: str) -> list[dict]:
     return out
 
 
+def number(v, digits: int = 1) -> str:
+    """A number to `digits` decimals, or n/a (None, NaN or infinite)."""
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
 def render(res: Results, fmt: str = "md") -> str:
     """The results as Markdown, CSV or JSON."""
     if fmt == "json":
@@ -141,7 +146,7 @@ def render(res: Results, fmt: str = "md") -> str:
         return "\n".join(lines) + "\n"
     if fmt != "md":
         raise BenchError(f"--format {fmt}: choose md, csv or json")
-    f = lambda v, p=1: "n/a" if v is None or not math.isfinite(v) else f"{v:.{p}f}"  # noqa: E731
+    f = number
     out = ["| condition | bpp | Elo | 95 % interval | judgements |", "|---|---:|---:|---|---:|"]
     for c in sorted(res.conditions, key=lambda c: -c["elo"]):
         tag = " (anchor)" if c["id"] == res.anchor else ""

@@ -6,10 +6,10 @@ token, with that question's nonce; bodies over 4 KiB are refused; nothing a rate
 beyond the choice and the time taken."""
 from __future__ import annotations
 
+import hashlib
 import sys
 
 from ..errors import BenchError
-from ..images import file_sha256
 from .page import RATER_HTML, SCRIPT, VIEWER_HTML, VIEWER_SCRIPT, message_page
 from .sampler import next_question
 from .store import ORIGINAL, Study
@@ -89,13 +89,13 @@ def study_app(study: Study):
             item = next(i for i in items.values() if i["image"] == row["image"] and i["condition"] == ORIGINAL)
         else:
             item = items[row[slot]]
-        path = study.dir / item["file"]
+        data = (study.dir / item["file"]).read_bytes()
         if item["id"] not in checked:
-            if file_sha256(path) != item["sha256"]:
+            if hashlib.sha256(data).hexdigest() != item["sha256"]:
                 abort(Response(message_page("Study damaged", "An image of this study changed on disk."), 500,
                                mimetype="text/html"))
             checked.add(item["id"])
-        return Response(path.read_bytes(), mimetype="image/png")
+        return Response(data, mimetype="image/png")
 
     @app.post("/api/<token>/answer")
     def answer(token):
@@ -138,8 +138,8 @@ def view_app(run_dir, data_dir=None):
     """The viewer of a stored run: pick image, codecs and rate points, flip or slide against the original."""
     from flask import Flask, Response, abort, jsonify
 
+    from ..images import png_bytes
     from ..report.stored import StoredRun
-    from .create import png_bytes
 
     run = StoredRun.open(run_dir)
     encs = {e["key"]: e for e in run.encodings}
