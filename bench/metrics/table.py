@@ -167,3 +167,46 @@ ROWS += [Metric(f"psnr-{p}709", "fr", True, (0, INF), f"{label} of Y'CbCr BT.709
                 "numpy", "bench.metrics.classic:psnr_plane", {"plane": i, "matrix": "bt709"}, ideal=float("inf"),
                 unit="dB", title=f"PSNR-{p.upper()} (BT.709)", note=f"PSNR of the {label} plane, peak 255")
          for i, (p, label) in enumerate([("y", "Y'"), ("cb", "Cb"), ("cr", "Cr")])]
+
+# the JPEG AI common test conditions' metrics as its quality framework computes them (bench.metrics.jpegai): RGB ->
+# Y'CbCr BT.709 full range, rounded to 10 bits; every row but FSIM reads Y'
+JPEGAI = "bench.metrics.jpegai:score"
+JAI = "Y'CbCr BT.709, full range, 10-bit (the JPEG AI framework's conversion)"
+JAI_Y = f"Y' of {JAI}"
+ROWS += [Metric(f"jpegai-psnr-{p}", "fr", True, (0, INF), f"{p.upper()} of {JAI}", "[0,1]", "numpy", JPEGAI,
+                {"fn": "psnr", "plane": i}, ideal=float("inf"), unit="dB", title=f"PSNR-{p.upper()} (JPEG AI)",
+                note="peak 1023 on the 10-bit plane (the framework gives 100 for identical images)")
+         for i, p in enumerate("yuv")]
+ROWS += [
+    Metric("jpegai-ms-ssim", "fr", True, (0, 1), JAI_Y, "[0,1023]", "pytorch-msssim", JPEGAI, {"fn": "ms-ssim"}, ideal=1.0,
+           title="MS-SSIM-Y (JPEG AI)", note="pytorch-msssim on 1023 x Y', data range 1023; sides < 164 px zero-padded"),
+    Metric("jpegai-vif", "fr", True, (0, INF), JAI_Y, "[0,1]", "IQA_pytorch", JPEGAI, {"fn": "vif"}, ideal=1.0,
+           title="VIF-Y (JPEG AI)",
+           note="IQA_pytorch VIFs: the spatial-domain multi-scale VIF (vifp_mscale), not the wavelet VIF of the vif row"),
+    Metric("jpegai-nlpd", "fr", False, (0, INF), JAI_Y, "[0,1]", "IQA_pytorch", JPEGAI, {"fn": "nlpd"}, ideal=0.0,
+           title="NLPD-Y (JPEG AI)", note="IQA_pytorch NLPD, one channel: within 0.03 of the authors' MATLAB, not equal"),
+    Metric("jpegai-iw-ssim", "fr", True, (0, 1), JAI_Y, "[0,255]", "piq", JPEGAI, {"fn": "iw-ssim"}, ideal=1.0,
+           title="IW-SSIM-Y (JPEG AI)", note="piq's IW-SSIM (= the authors' MATLAB) on 255 x Y', reference first"),
+    Metric("jpegai-fsim", "fr", True, (0, 1), "RGB rounded to 10 bits (FSIMc: piq converts to YIQ)", "[0,1]", "piq", JPEGAI,
+           {"fn": "fsim"}, ideal=1.0, title="FSIM (JPEG AI)", note="piq fsim, chromatic, on the framework's 10-bit RGB"),
+    Metric("jpegai-vmaf", "fr", True, (0, 100), JAI_Y, "[0,1023]", "imageio-ffmpeg", JPEGAI, {"fn": "vmaf"},
+           title="VMAF (JPEG AI)", note="libvmaf vmaf_v0.6.1 on the 10-bit planes (yuv444p10le); one frame: motion 0"),
+    Metric("jpegai-psnr-hvs", "fr", True, (0, INF), JAI_Y, "[0,1]", "numpy", JPEGAI, {"fn": "psnr-hvs"}, ideal=float("inf"),
+           unit="dB", title="PSNR-HVS-Y (JPEG AI)",
+           note="Ponomarenko's PSNR-HVS (not -M), peak 1; equal to psnr_hvsm, which the framework calls"),
+]
+
+# the AOM CTC's SSIM / MS-SSIM in dB and APSNR, from the libvmaf run of the rows above (its --aom_ctc v1.0 options); no
+# `ideal`: libvmaf scores an exact copy with a finite cap (108 dB for 8 bits), as the CTC tables carry it
+ROWS += [
+    Metric("ssim-db", "fr", True, (0, INF), YUV709, "[0,255]", "imageio-ffmpeg", VMAF, {"feature": "ssim-db"}, unit="dB",
+           title="SSIM-Y (dB)", note="libvmaf float_ssim on Y', -10 log10(1 - SSIM), clipped as --aom_ctc"),
+    Metric("ms-ssim-db", "fr", True, (0, INF), YUV709, "[0,255]", "imageio-ffmpeg", VMAF, {"feature": "ms-ssim-db"},
+           unit="dB", title="MS-SSIM-Y (dB)",
+           note="libvmaf float_ms_ssim on Y' (low-pass before each downsampling), -10 log10(1 - MS-SSIM), clipped"),
+]
+ROWS += [Metric(f"apsnr-{p}", "fr", True, (0, INF), YUV709, "[0,255]", "imageio-ffmpeg", VMAF, {"feature": f"apsnr-{p}"},
+                unit="dB", title=f"APSNR-{p.upper()}",
+                note="libvmaf APSNR (SSE summed over a sequence's frames, floored at 0.5): a one-frame image's PSNR, "
+                     "finite for an exact reconstruction; the mean over images as every row")
+         for p in ("y", "cb", "cr")]

@@ -22,9 +22,14 @@ import numpy as np
 from .. import ffmpeg_wheel
 from ..errors import MetricError, MetricUnavailable
 
-# row fn parameter -> the key of libvmaf's pooled metrics
+# row fn parameter -> the key of libvmaf's pooled (or, for APSNR, aggregate) metrics
 FEATURES = {"vmaf": "vmaf", "vmaf-neg": "vmaf_neg", "psnr-hvs-y": "psnr_hvs_y", "psnr-hvs": "psnr_hvs",
-            "ciede2000": "ciede2000", "cambi": "cambi"}
+            "ciede2000": "ciede2000", "cambi": "cambi", "ssim-db": "float_ssim", "ms-ssim-db": "float_ms_ssim",
+            "apsnr-y": "apsnr_y", "apsnr-cb": "apsnr_cb", "apsnr-cr": "apsnr_cr"}
+# the features of libvmaf's `--aom_ctc v1.0` preset, with its options (libvmaf/tools/cli_parse.c), plus CAMBI
+AOM_CTC = ("name=psnr\\:reduced_hbd_peak=true\\:enable_apsnr=true\\:min_sse=0.5"
+           "|name=float_ssim\\:enable_db=true\\:clip_db=true|name=float_ms_ssim\\:enable_db=true\\:clip_db=true"
+           "|name=psnr_hvs|name=ciede|name=cambi")
 
 
 def ffmpeg() -> str:
@@ -74,19 +79,27 @@ def pooled_metrics(ref: np.ndarray, dist: np.ndarray) -> dict:
     return _CACHE[key]
 
 
-def run_libvmaf(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int, pix_fmt: str = "yuv444p") -> dict:
-    """libvmaf on raw frames (one image each): {metric: pooled value} from its JSON log."""
+def libvmaf_10bit(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int) -> dict:
+    """VMAF (v0.6.1) and PSNR-HVS of Y' for yuv444p10le frames: {"vmaf": ..., "psnr-hvs": ...} (the JPEG AI rows)."""
+    pooled = run_libvmaf(ref_yuv, dist_yuv, width, height, "yuv444p10le", "name=psnr_hvs", neg=False)
+    return {"vmaf": pooled["vmaf"], "psnr-hvs": float("inf") if pooled["psnr_hvs_y"] is None else pooled["psnr_hvs_y"]}
+
+
+def run_libvmaf(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int, pix_fmt: str = "yuv444p",
+                features: str = AOM_CTC, neg: bool = True) -> dict:
+    """libvmaf on raw frames (one image each): {metric: value} from its JSON log, pooled means and the
+    aggregates (APSNR: PSNR of the SSE summed over the frames, here the one frame)."""
     with tempfile.TemporaryDirectory(prefix="bench-vmaf-") as tmp:
         t = Path(tmp)
         (t / "ref.yuv").write_bytes(ref_yuv)
         (t / "dist.yuv").write_bytes(dist_yuv)
         raw = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}"]
-        graph = ("[0:v][1:v]libvmaf=model='version=vmaf_v0.6.1\\:name=vmaf|version=vmaf_v0.6.1neg\\:name=vmaf_neg'"
-                 ":feature='name=psnr_hvs|name=ciede|name=cambi':n_threads=1:log_fmt=json:log_path=log.json")
+        models = "version=vmaf_v0.6.1\\:name=vmaf" + ("|version=vmaf_v0.6.1neg\\:name=vmaf_neg" if neg else "")
+        graph = f"[0:v][1:v]libvmaf=model='{models}':feature='{features}':n_threads=1:log_fmt=json:log_path=log.json"
         cmd = [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", *raw, "-i", "dist.yuv", *raw, "-i",
                "ref.yuv", "-lavfi", graph, "-f", "null", "-"]
         res = subprocess.run(cmd, cwd=t, capture_output=True, text=True, timeout=600)
         if res.returncode != 0 or not (t / "log.json").is_file():
             raise MetricError(f"libvmaf failed ({res.returncode}): {res.stderr.strip()[-300:]}")
         log = json.loads((t / "log.json").read_text())
-    return {k: v["mean"] for k, v in log.get("pooled_metrics", {}).items()}
+    return {**{k: v["mean"] for k, v in log.get("pooled_metrics", {}).items()}, **log.get("aggregate_metrics", {})}
