@@ -7,6 +7,7 @@ metrics it scores, the anchor, and the metrics whose BD-rates are averaged into 
     codecs = ["av1-intra", "vvc-intra", "jpeg2000"]
     metrics = ["psnr-y709", "vmaf", ...]
     headline = ["vmaf", ...]          # optional: the mean BD-rate over these (a subset of metrics)
+    bd_average = "per-image"          # optional: BD per image, then the mean (default "curve": BD of the mean curve)
 
 `bench run --profile ID` takes codecs, metrics and anchor from it (options given on the command line
 win); `bench table RUN --profile ID` renders a stored run that way. A user's profile is a card in
@@ -17,7 +18,8 @@ from __future__ import annotations
 from .cards import find_cards, load_card
 from .errors import CardError
 
-KEYS = {"id", "description", "anchor", "codecs", "metrics", "headline", "conventions", "target_bpp", "source"}
+KEYS = {"id", "description", "anchor", "codecs", "metrics", "headline", "conventions", "target_bpp", "source", "bd_average"}
+BD_AVERAGES = ("curve", "per-image")
 
 
 def load_profile(name: str) -> dict:
@@ -31,6 +33,8 @@ def load_profile(name: str) -> dict:
             raise CardError(f"{path}: {key} must be a list of names")
     if not card.get("metrics") or not card.get("anchor"):
         raise CardError(f"{path}: a profile needs an anchor and metrics")
+    if card.get("bd_average", "curve") not in BD_AVERAGES:
+        raise CardError(f"{path}: bd_average {card['bd_average']!r}; valid: {', '.join(BD_AVERAGES)}")
     outside = [m for m in card.get("headline", []) if m not in card["metrics"]]
     if outside:
         raise CardError(f"{path}: headline metric(s) {', '.join(outside)} are not among the profile's metrics")

@@ -76,3 +76,27 @@ def test_the_shipped_profiles_load():
 
         for m in card["metrics"]:
             metric_table.get(m)  # every metric a shipped profile names is a row of the table
+
+
+def test_per_image_bd_is_the_mean_of_each_images_bd_rate():
+    """The AOM CTC's averaging: each image's BD-rate (here by the `bjontegaard` package, an independent
+    implementation), then the mean; the interval is a bootstrap over images of that mean; one image whose BD is
+    undefined makes the cell n/a, naming it."""
+    import bjontegaard
+
+    cvs = {**_curves("a", 0.0, images=6), **_curves("b", 1.0, images=6, seed=1)}
+    lb = build(cvs, Options("a", resamples=400, per_image=True, headline=("psnr", "ssim")))
+    a, b = cvs[("a", "psnr")], cvs[("b", "psnr")]
+    want = np.mean([bjontegaard.bd_rate(a.image_bpp[k], a.image_value[k], b.image_bpp[k], b.image_value[k],
+                                        method="pchip") for k in range(6)])
+    cell = lb.cells[("b", "bd_rate:psnr")]
+    assert cell.value == pytest.approx(want, abs=1e-6)
+    assert cell.ci[0] < cell.value < cell.ci[1]
+    curve = build(cvs, Options("a", resamples=0)).cells[("b", "bd_rate:psnr")].value
+    assert abs(curve - cell.value) > 1e-3  # not the BD of the mean curves
+    head = lb.headline["b"].value
+    assert head == pytest.approx(np.mean([cell.value, lb.cells[("b", "bd_rate:ssim")].value]))
+    b.image_value = b.image_value.copy()
+    b.image_value[2] += 50  # image i2's qualities no longer overlap the anchor's on that image
+    bad = build(cvs, Options("a", resamples=0, per_image=True)).cells[("b", "bd_rate:psnr")]
+    assert bad.value is None and "i2" in bad.message and "1 of 6 images" in bad.message

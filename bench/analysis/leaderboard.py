@@ -29,6 +29,7 @@ class Options:
     sort: str | None = None  # a metric: rows by its BD-rate, best first
     times: bool = False  # encode / decode seconds per image as columns (the store's per-image timings)
     headline: tuple = ()  # metrics whose BD-rates are averaged into one headline column (a profile's)
+    per_image: bool = False  # BD values per image, then their mean (the AOM CTC's per-sequence averaging)
     notes: tuple = ()  # lines the caller adds under the table (a profile's description)
 
 
@@ -275,6 +276,8 @@ def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
             return Cell(0.0, (0.0, 0.0), flags=flags, message="anchor")
         ia = _points(a, opts.hull, hib)
         fn = bd_rate if col.kind == "bd_rate" else bd_metric
+        if opts.per_image:
+            return _per_image(fn, a, ia, t, it, hib, opts, flags)
         r = fn([a.bpp[i] for i in ia], [a.value[i] for i in ia], [t.bpp[i] for i in it], [t.value[i] for i in it],
                higher_is_better=hib, method=opts.method)
     except BDRateError as e:
@@ -289,3 +292,29 @@ def _cell(col: Column, a, t, hib: bool, opts: Options, is_anchor: bool) -> Cell:
     if ci is not None and a.resampled != t.resampled:
         flags.append("unpaired interval")  # only one side resampled: the image mix is not cancelled
     return Cell(r.value, ci, r.overlap, r.overlap_fraction, flags=flags, resampled_ok=n_ok, draws=draws)
+
+
+PER_IMAGE = ("BD values per image (each image's own curve against the anchor's on that image), then their mean over "
+             "images, as the AOM CTC averages per-sequence BD-rates; 95 % intervals: bootstrap over images of that mean")
+
+
+def _per_image(fn, a, ia, t, it, hib: bool, opts: Options, flags: list) -> Cell:
+    """The mean over images of per-image BD values, with a bootstrap-over-images interval; n/a, naming the
+    images, when one image's BD value is undefined (never a mean over fewer images)."""
+    if a.image_value is None or t.image_value is None or a.images != t.images:
+        return Cell(message="per-image BD needs both curves measured on the same images (an imported or set-level "
+                            "curve has no per-image data)", flags=flags)
+    values, bad = [], []
+    for k, name in enumerate(t.images):
+        try:
+            values.append(fn(a.image_bpp[k, ia], a.image_value[k, ia], t.image_bpp[k, it], t.image_value[k, it],
+                             higher_is_better=hib, method=opts.method).value)
+        except BDRateError as e:
+            bad.append(f"{name}: {e}")
+    if bad:
+        return Cell(message=f"per-image BD undefined on {len(bad)} of {len(t.images)} images ({'; '.join(bad[:2])}"
+                            + ("; ..." if len(bad) > 2 else "") + ")", flags=flags)
+    v = np.array(values)
+    draws = bootstrap.draws(len(v), opts.resamples, opts.seed) @ v if opts.resamples > 0 else None
+    ci, n_ok = _percentiles(draws) if draws is not None else (None, None)
+    return Cell(float(v.mean()), ci, flags=flags, resampled_ok=n_ok, draws=draws)

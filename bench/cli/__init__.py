@@ -74,7 +74,8 @@ def cmd_table(args):
 
     options = dict(anchor=args.anchor, method=args.bd_method, metrics=args.metric, bd_metric=args.bd_metric,
                    at_bpp=args.at_bpp, at_quality=tuple(args.at_quality or ()), hull=args.hull,
-                   resamples=args.resamples, seed=args.seed, sort=args.sort, times=args.times)
+                   resamples=args.resamples, seed=args.seed, sort=args.sort, times=args.times,
+                   per_image=None if args.bd_average is None else args.bd_average == "per-image")
     if args.study:
         if args.profile:
             raise BenchError("--study and --profile: give one")

@@ -187,6 +187,8 @@ def _table(t):
     t.add_argument("--at-quality", type=metric_value, action="append", metavar="METRIC=VALUE",
                    help="add the bpp at which a codec reaches this quality (repeatable)")
     t.add_argument("--hull", action="store_true", help="keep only the convex hull of each curve's points")
+    t.add_argument("--bd-average", choices=("curve", "per-image"),
+                   help="curve (default): BD of the mean curves; per-image: BD per image, then the mean (AOM CTC)")
     t.add_argument("--times", action="store_true", help="add encode and decode seconds per image (as stored)")
     t.add_argument("--study", metavar="STUDY", help="add a human column: the study's BD-rate on the human scale")
     t.add_argument("--profile", help="render as a profile's table (profiles/ID.toml): its metrics, anchor and headline")

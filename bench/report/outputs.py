@@ -131,7 +131,8 @@ def table_format(fmt: str | None, out: str | None) -> str:
 # (option, Options field, default): what only a rendered table shows
 RENDER_ONLY = (("--metric", "metrics", None), ("--sort", "sort", None), ("--at-bpp", "at_bpp", ()),
                ("--at-quality", "at_quality", ()), ("--bd-metric", "bd_metric", False), ("--hull", "hull", False),
-               ("--resamples", "resamples", 1000), ("--seed", "seed", 0), ("--times", "times", False))
+               ("--resamples", "resamples", 1000), ("--seed", "seed", 0), ("--times", "times", False),
+               ("--bd-average", "per_image", None))
 # (--profile is refused in that mode by table() itself)
 
 
@@ -181,6 +182,8 @@ def _profile_table(run: StoredRun, name: str, fmt, out, options: dict) -> tuple[
     if headline:
         notes.append(f"Headline: the mean of the BD-rates in {', '.join(headline)} against {card['anchor']}, its 95 % "
                      "interval from the same bootstrap draws averaged across those metrics.")
+    if options.get("per_image") is None:
+        options["per_image"] = card.get("bd_average") == "per-image"
     options.update(metrics=present, anchor=options.get("anchor") or card["anchor"], headline=headline,
                    notes=tuple(notes))
     return table(run, fmt, out, **options)

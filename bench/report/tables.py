@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import metrics as metric_table
 from ..analysis.aggregate import METHOD
-from ..analysis.leaderboard import RESAMPLED, Leaderboard
+from ..analysis.leaderboard import PER_IMAGE, RESAMPLED, Leaderboard
 
 
 # -- cell text -----------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def _footer(lb: Leaderboard) -> list[str]:
     lines = [f"BD-rate vs {o.anchor} in % (negative = fewer bits for the same quality); BD-metric in the "
              "metric's units at equal rate; `ov` = overlap of the integrated ranges as a share of their union.",
              f"Method: {METHOD.format(method=o.method)}" + (HULL_NOTE if o.hull else "")
-             + "."]
+             + "."] + ([f"BD average: {PER_IMAGE}."] if o.per_image else [])
     if o.resamples > 0:
         lines.append(RESAMPLED.format(n=o.resamples, seed=o.seed) + ".")
         if o.at_bpp:
