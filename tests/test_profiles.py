@@ -79,9 +79,10 @@ def test_the_shipped_profiles_load():
 
 
 def test_per_image_bd_is_the_mean_of_each_images_bd_rate():
-    """The AOM CTC's averaging: each image's BD-rate (here by the `bjontegaard` package, an independent
-    implementation), then the mean; the interval is a bootstrap over images of that mean; one image whose BD is
-    undefined makes the cell n/a, naming it."""
+    """The AOM CTC's averaging: each image's BD-rate (here by the `bjontegaard` package directly, which our
+    bd_rate wraps: what is checked is the pairing of each image's curves and the averaging), then the mean; the
+    interval is a bootstrap over images of that mean; one image whose BD is undefined makes the cell n/a, naming
+    it; --hull takes each image's own hull."""
     import bjontegaard
 
     cvs = {**_curves("a", 0.0, images=6), **_curves("b", 1.0, images=6, seed=1)}
@@ -100,3 +101,22 @@ def test_per_image_bd_is_the_mean_of_each_images_bd_rate():
     b.image_value[2] += 50  # image i2's qualities no longer overlap the anchor's on that image
     bad = build(cvs, Options("a", resamples=0, per_image=True)).cells[("b", "bd_rate:psnr")]
     assert bad.value is None and "i2" in bad.message and "1 of 6 images" in bad.message
+    # --hull: each image's own hull (5 points here, so dropping one leaves the 4 BD needs)
+    rng = np.random.default_rng(3)
+    bpp = np.tile([0.1, 0.2, 0.4, 0.8, 1.6], (6, 1)) * rng.uniform(0.9, 1.1, (6, 1))
+    five = {}
+    for codec, shift in (("a", 0.0), ("b", 1.0)):
+        v = np.tile([30, 33, 36, 39, 42.0], (6, 1)) + shift + rng.normal(0, 0.2, (6, 5))
+        five[(codec, "psnr")] = Curve(codec, "psnr", list(bpp.mean(0)), list(v.mean(0)), [0, 1, 2, 3, 4],
+                                      images=[f"i{k}" for k in range(6)], image_bpp=bpp, image_value=v)
+    a, b = five[("a", "psnr")], five[("b", "psnr")]
+    b.image_value[4, 3] = b.image_value[4, 4] + 0.5  # image i4: its fourth point above its fifth, not monotone
+    flat = build(five, Options("a", resamples=0, per_image=True)).cells[("b", "bd_rate:psnr")]
+    assert flat.value is None and "i4" in flat.message and "--hull" in flat.message
+    hulled = build(five, Options("a", resamples=0, per_image=True, hull=True)).cells[("b", "bd_rate:psnr")]
+
+    def bd(j, k=slice(None)):
+        return bjontegaard.bd_rate(a.image_bpp[j], a.image_value[j], b.image_bpp[j, k], b.image_value[j, k],
+                                   method="pchip", require_matching_points=False)
+
+    assert hulled.value == pytest.approx(np.mean([bd(j) for j in (0, 1, 2, 3, 5)] + [bd(4, [0, 1, 2, 3])]), abs=1e-6)

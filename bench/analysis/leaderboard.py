@@ -306,14 +306,18 @@ def _per_image(fn, a, ia, t, it, hib: bool, opts: Options, flags: list) -> Cell:
                             "curve has no per-image data)", flags=flags)
     values, bad = [], []
     for k, name in enumerate(t.images):
+        ab, av, tb, tv = a.image_bpp[k, ia], a.image_value[k, ia], t.image_bpp[k, it], t.image_value[k, it]
+        if opts.hull:  # each image's own hull: its curve, not the mean curve, is what is integrated
+            ka, kt = hull(list(ab), list(av), hib), hull(list(tb), list(tv), hib)
+            ab, av, tb, tv = ab[ka], av[ka], tb[kt], tv[kt]
         try:
-            values.append(fn(a.image_bpp[k, ia], a.image_value[k, ia], t.image_bpp[k, it], t.image_value[k, it],
-                             higher_is_better=hib, method=opts.method).value)
+            values.append(fn(ab, av, tb, tv, higher_is_better=hib, method=opts.method).value)
         except BDRateError as e:
             bad.append(f"{name}: {e}")
     if bad:
+        hint = "; --hull keeps each image's convex hull" if not opts.hull and any("monotone" in b for b in bad) else ""
         return Cell(message=f"per-image BD undefined on {len(bad)} of {len(t.images)} images ({'; '.join(bad[:2])}"
-                            + ("; ..." if len(bad) > 2 else "") + ")", flags=flags)
+                            + ("; ..." if len(bad) > 2 else "") + f"){hint}", flags=flags)
     v = np.array(values)
     draws = bootstrap.draws(len(v), opts.resamples, opts.seed) @ v if opts.resamples > 0 else None
     ci, n_ok = _percentiles(draws) if draws is not None else (None, None)

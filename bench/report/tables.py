@@ -67,7 +67,7 @@ def _footer(lb: Leaderboard) -> list[str]:
              "metric's units at equal rate; `ov` = overlap of the integrated ranges as a share of their union.",
              f"Method: {METHOD.format(method=o.method)}" + (HULL_NOTE if o.hull else "")
              + "."] + ([f"BD average: {PER_IMAGE}."] if o.per_image else [])
-    if o.resamples > 0:
+    if o.resamples > 0 and not o.per_image:  # per-image: the interval is PER_IMAGE's (a bootstrap of the mean)
         lines.append(RESAMPLED.format(n=o.resamples, seed=o.seed) + ".")
         if o.at_bpp:
             lines.append(f"Quality at a rate: pchip in log rate, its 95 % interval, and Δ = the difference to {o.anchor} "
