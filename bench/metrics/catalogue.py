@@ -8,17 +8,18 @@ def describe(check: bool = False) -> list[str]:
     from . import availability, rows
 
     lines = []
+    w = 15  # the longest built-in names (jpegai-psnr-hvs); a longer one pushes its own line only
     for m in rows():
         arrow = "higher" if m.higher_is_better else "lower"
         origin = "" if m.origin == "built-in" else f"  [{m.origin}]"
-        lines.append(f"{m.name:14s} {m.kind:3s} {arrow:6s} {m.backend:15s} {m.colour}{origin}")
+        lines.append(f"{m.name:{w}s} {m.kind:3s} {arrow:6s} {m.backend:15s} {m.colour}{origin}")
     if check:
         from .. import weights
 
         weights.configure()
         for m in rows():
             ok, why = availability(m)
-            lines.append(f"{m.name:14s} {'available' if ok else 'unavailable: ' + why}")
+            lines.append(f"{m.name:{w}s} {'available' if ok else 'unavailable: ' + why}")
     return lines
 
 
