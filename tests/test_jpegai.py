@@ -180,3 +180,14 @@ def test_aom_ctc_rows_from_libvmaf():
     for row, key in (("ssim-db", "float_ssim"), ("ms-ssim-db", "float_ms_ssim")):
         assert 0.9 < linear[key] < 1
         assert metric_table.score(row, ref, dist) == pytest.approx(-10 * math.log10(1 - linear[key]), abs=1e-3)
+
+
+def test_vmaf_reads_the_10_bit_planes_as_written():
+    """The yuv444p10le bytes libvmaf reads are the framework's 10-bit codes (little-endian words, Y' then U then V),
+    and 10-bit VMAF of a pair stays within a point of the 8-bit row's (the same images, finer quantisation)."""
+    pytest.importorskip("imageio_ffmpeg", reason="the ctc extra: pip install 'percept-bench[ctc]'")
+    ref, dist = _pair(30, crop=(256, 384))
+    _, yuv = J.planes(ref)
+    codes = np.frombuffer(J.yuv10(yuv), dtype="<u2").reshape(3, 256, 384)
+    assert np.array_equal(codes, np.round(yuv[0].double().numpy() * 1023))
+    assert metric_table.score("jpegai-vmaf", ref, dist) == pytest.approx(metric_table.score("vmaf", ref, dist), abs=1.0)
