@@ -90,9 +90,9 @@ def score(ref: np.ndarray, dist: np.ndarray, fn: str, plane: int = 0) -> float:
         if fn == "psnr-hvs":
             return psnr_hvs(y_r[0, 0].double().numpy(), y_d[0, 0].double().numpy())
         if fn == "vmaf":
-            from .vmaf_backend import libvmaf_10bit
+            from .vmaf_backend import vmaf_10bit
 
-            return libvmaf_10bit(yuv10(yuv_r), yuv10(yuv_d), ref.shape[1], ref.shape[0])["vmaf"]
+            return vmaf_10bit(yuv10(yuv_r), yuv10(yuv_d), ref.shape[1], ref.shape[0])
     raise ValueError(f"unknown JPEG AI metric {fn!r}")
 
 

@@ -79,10 +79,9 @@ def pooled_metrics(ref: np.ndarray, dist: np.ndarray) -> dict:
     return _CACHE[key]
 
 
-def libvmaf_10bit(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int) -> dict:
-    """VMAF (v0.6.1) and PSNR-HVS of Y' for yuv444p10le frames: {"vmaf": ..., "psnr-hvs": ...} (the JPEG AI rows)."""
-    pooled = run_libvmaf(ref_yuv, dist_yuv, width, height, "yuv444p10le", "name=psnr_hvs", neg=False)
-    return {"vmaf": pooled["vmaf"], "psnr-hvs": float("inf") if pooled["psnr_hvs_y"] is None else pooled["psnr_hvs_y"]}
+def vmaf_10bit(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int) -> float:
+    """VMAF (v0.6.1) alone of yuv444p10le frames (the JPEG AI row)."""
+    return float(run_libvmaf(ref_yuv, dist_yuv, width, height, "yuv444p10le", features="", neg=False)["vmaf"])
 
 
 def run_libvmaf(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int, pix_fmt: str = "yuv444p",
@@ -95,7 +94,8 @@ def run_libvmaf(ref_yuv: bytes, dist_yuv: bytes, width: int, height: int, pix_fm
         (t / "dist.yuv").write_bytes(dist_yuv)
         raw = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}"]
         models = "version=vmaf_v0.6.1\\:name=vmaf" + ("|version=vmaf_v0.6.1neg\\:name=vmaf_neg" if neg else "")
-        graph = f"[0:v][1:v]libvmaf=model='{models}':feature='{features}':n_threads=1:log_fmt=json:log_path=log.json"
+        feats = f":feature='{features}'" if features else ""
+        graph = f"[0:v][1:v]libvmaf=model='{models}'{feats}:n_threads=1:log_fmt=json:log_path=log.json"
         cmd = [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", *raw, "-i", "dist.yuv", *raw, "-i",
                "ref.yuv", "-lavfi", graph, "-f", "null", "-"]
         res = subprocess.run(cmd, cwd=t, capture_output=True, text=True, timeout=600)
