@@ -191,12 +191,34 @@ def write_png(path, pixels: np.ndarray, compress_level: int = 1) -> None:
 YCBCR = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}  # (Kr, Kb)
 
 
-def ycbcr8(rgb: np.ndarray, matrix: str = "bt709") -> np.ndarray:
-    """8-bit RGB as 8-bit Y'CbCr (H x W x 3): the matrix's Kr / Kb, full range, 4:4:4, rounded half-up and
-    clipped: Y' = Kr R + Kg G + Kb B, Cb = 128 + (B - Y') / (2 (1 - Kb)), Cr = 128 + (R - Y') / (2 (1 - Kr))."""
+def rgb_to_ycbcr(rgb: np.ndarray, matrix: str = "bt709", limited: bool = False):
+    """RGB (0-255 scale) as unrounded Y', Cb, Cr planes on the 8-bit scale, Cb and Cr centred on 128:
+    Y' = Kr R + Kg G + Kb B, Cb = (B - Y') / (2 (1 - Kb)), Cr = (R - Y') / (2 (1 - Kr)); limited range scales
+    them by 219 / 255 (+16) and 224 / 255 first. The one RGB -> Y'CbCr rule: metrics and codec inputs round it
+    their own way (ycbcr8, bench.adapters.external.rgb_to_yuv)."""
     kr, kb = YCBCR[matrix]
     x = rgb.astype(np.float64)
     y = kr * x[..., 0] + (1 - kr - kb) * x[..., 1] + kb * x[..., 2]
-    cb = 128 + (x[..., 2] - y) / (2 * (1 - kb))
-    cr = 128 + (x[..., 0] - y) / (2 * (1 - kr))
-    return np.clip(np.floor(np.stack([y, cb, cr], -1) + 0.5), 0, 255).astype(np.uint8)
+    cb = (x[..., 2] - y) / (2 * (1 - kb))
+    cr = (x[..., 0] - y) / (2 * (1 - kr))
+    if limited:
+        y, cb, cr = 16 + y * 219 / 255, cb * 224 / 255, cr * 224 / 255
+    return y, cb + 128, cr + 128
+
+
+def ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, matrix: str = "bt709", limited: bool = False):
+    """The inverse of rgb_to_ycbcr for same-size planes (8-bit scale, Cb and Cr centred on 128): unrounded RGB,
+    H x W x 3; decoders round it their own way."""
+    kr, kb = YCBCR[matrix]
+    cb, cr = cb - 128, cr - 128
+    if limited:
+        y, cb, cr = (y - 16) * 255 / 219, cb * 255 / 224, cr * 255 / 224
+    r = y + 2 * (1 - kr) * cr
+    b = y + 2 * (1 - kb) * cb
+    return np.stack([r, (y - kr * r - kb * b) / (1 - kr - kb), b], -1)
+
+
+def ycbcr8(rgb: np.ndarray, matrix: str = "bt709") -> np.ndarray:
+    """8-bit RGB as 8-bit Y'CbCr (H x W x 3): rgb_to_ycbcr in full range, 4:4:4, rounded half-up and clipped
+    (the convention of the libvmaf and per-plane PSNR rows)."""
+    return np.clip(np.floor(np.stack(rgb_to_ycbcr(rgb, matrix), -1) + 0.5), 0, 255).astype(np.uint8)

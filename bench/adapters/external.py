@@ -32,12 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadImage, CardError, CodecError
-from ..images import read_image, to_uint8, write_png
+from ..images import read_image, rgb_to_ycbcr, to_uint8, write_png, ycbcr_to_rgb
 from .base import Adapter, Encoded
 
 SHELL = re.compile(r"[;|&`<>]|\$\(|\$\{|\n")
 FORMATS = ("png", "ppm", "yuv444", "yuv420")
-MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
 
 
 PLACEHOLDERS = ("input", "output", "point", "width", "height")
@@ -69,14 +68,7 @@ def argv(template, what: str, card_id: str, card_path: str = "") -> list[str]:
 def rgb_to_yuv(rgb: np.ndarray, matrix: str, sub: str) -> bytes:
     """Planar 8-bit Y, Cb, Cr (4:4:4 or 4:2:0 by 2x2 mean, odd sizes edge-padded)."""
     name, rng = matrix.split("-")
-    kr, kb = MATRICES[name]
-    x = rgb.astype(np.float64)
-    y = kr * x[..., 0] + (1 - kr - kb) * x[..., 1] + kb * x[..., 2]
-    cb = (x[..., 2] - y) / (2 * (1 - kb))
-    cr = (x[..., 0] - y) / (2 * (1 - kr))
-    if rng == "limited":
-        y, cb, cr = 16 + y * 219 / 255, cb * 224 / 255, cr * 224 / 255
-    cb, cr = cb + 128, cr + 128
+    y, cb, cr = rgb_to_ycbcr(rgb, name, rng == "limited")
     if sub == "yuv420":
         h, w = y.shape
         pad = ((0, h % 2), (0, w % 2))
@@ -88,23 +80,17 @@ def rgb_to_yuv(rgb: np.ndarray, matrix: str, sub: str) -> bytes:
 def yuv_to_rgb(data: bytes, h: int, w: int, matrix: str, sub: str) -> np.ndarray:
     """Planar 8-bit YUV (4:4:4 or 4:2:0) to RGB under a matrix such as bt709-full."""
     name, rng = matrix.split("-")
-    kr, kb = MATRICES[name]
     ch, cw = ((h + 1) // 2, (w + 1) // 2) if sub == "yuv420" else (h, w)
     need = h * w + 2 * ch * cw
     if len(data) < need:
         raise CodecError(f"decoder wrote {len(data)} bytes of YUV, {need} expected for {w}x{h} {sub}")
     a = np.frombuffer(data[:need], np.uint8).astype(np.float64)
     y = a[:h * w].reshape(h, w)
-    cb = a[h * w:h * w + ch * cw].reshape(ch, cw) - 128
-    cr = a[h * w + ch * cw:].reshape(ch, cw) - 128
+    cb = a[h * w:h * w + ch * cw].reshape(ch, cw)
+    cr = a[h * w + ch * cw:].reshape(ch, cw)
     if sub == "yuv420":
         cb, cr = (np.repeat(np.repeat(c, 2, 0), 2, 1)[:h, :w] for c in (cb, cr))
-    if rng == "limited":
-        y, cb, cr = (y - 16) * 255 / 219, cb * 255 / 224, cr * 255 / 224
-    r = y + 2 * (1 - kr) * cr
-    b = y + 2 * (1 - kb) * cb
-    g = (y - kr * r - kb * b) / (1 - kr - kb)
-    return to_uint8(np.stack([r, g, b], -1))
+    return to_uint8(ycbcr_to_rgb(y, cb, cr, name, rng == "limited"))
 
 
 _LIVE_GROUPS: set[int] = set()  # process groups of codec commands now running in this process

@@ -27,8 +27,9 @@ import numpy as np
 
 from .. import ffmpeg_wheel
 from ..errors import CodecError
+from ..images import ycbcr_to_rgb
 from .base import Adapter, Encoded
-from .external import MATRICES, rgb_to_yuv
+from .external import rgb_to_yuv
 
 
 def _ffmpeg() -> str:
@@ -102,13 +103,8 @@ class FfmpegAdapter(Adapter):
         if self.chroma == "420":
             cb, cr = (np.repeat(np.repeat(c, 2, 0), 2, 1) for c in (cb, cr))
         name, rng = self.matrix.split("-")
-        kr, kb = MATRICES[name]
-        if rng == "limited":
-            y, cb, cr = (y - 16) * 255 / 219, (cb - 128) * 255 / 224 + 128, (cr - 128) * 255 / 224 + 128
-        r = y + 2 * (1 - kr) * (cr - 128)
-        b = y + 2 * (1 - kb) * (cb - 128)
-        g = (y - kr * r - kb * b) / (1 - kr - kb)
-        return np.clip(np.floor(np.stack([r, g, b], -1) + 0.5), 0, 255).astype(np.uint8)
+        rgb = ycbcr_to_rgb(y, cb, cr, name, rng == "limited")
+        return np.clip(np.floor(rgb + 0.5), 0, 255).astype(np.uint8)  # half-up, as its stored reconstructions
 
     def _ffmpeg(self, args: list, inputs: dict, output: str) -> bytes:
         with tempfile.TemporaryDirectory(prefix="bench-ffmpeg-") as tmp:
