@@ -225,3 +225,20 @@ def test_a_three_metric_grid_has_no_empty_panel_and_log_ticks_do_not_overlap(run
                      formats=("png",)) if (tmp_path / "three").mkdir() is None else ()
     w3, h3 = PILImage.open(p3).size
     assert w3 > h3  # three panels in one row, not a 2 x 2 grid (taller than wide) with an empty corner
+
+
+def test_styled_figures_in_the_run_directory_survive_later_rewrites(run, tmp_path):
+    """`bench plot --preset slides` into the run directory: a later rewrite of the default outputs keeps those
+    figures while what they show is unchanged, and redraws a stale one in the same style (16:9, png only) rather
+    than the default 5.5 x 4 png + pdf (before, the stamp was dropped and every figure redrawn in the default)."""
+    r = tmp_path / "r"
+    shutil.copytree(run, r)
+    assert main(["plot", str(r), "--preset", "slides", "--format", "png"]) == 0
+    before = (r / "rd_psnr.png").read_bytes()
+    assert main(["table", str(r)]) == 0  # rewrites the default tables: nothing shown changed
+    assert (r / "rd_psnr.png").read_bytes() == before and not (r / "rd_psnr.pdf").exists()
+    assert main(["table", str(r), "--anchor", "webp"]) == 0  # another anchor: the figures are stale
+    with Image.open(r / "rd_psnr.png") as im:
+        w, h = im.size
+    assert (r / "rd_psnr.png").read_bytes() != before and not (r / "rd_psnr.pdf").exists()
+    assert abs(w / h - 8.0 / 4.5) < 0.05, (w, h)

@@ -67,11 +67,12 @@ def write_outputs(run: StoredRun, *, anchor: str | None = None, method: str | No
     atomic_write(out / "manifest.json", (json.dumps({**man, "provenance": lb.provenance}, indent=2,
                                                     default=str) + "\n").encode())
     files = ["leaderboard.md", "leaderboard.csv", "rd_points.csv", "manifest.json"]
-    figures = _figures(run, board, prev.get("figures", {}), prev.get("files")) if plots else {}
+    style = prev.get("style") or {}
+    figures = _figures(run, board, prev.get("figures", {}), prev.get("files"), style) if plots else {}
     for names in figures.values():
         files += names[1]
     files = {f: file_sha256(out / f) for f in files}  # reused only while each file is what was written
-    atomic_write(stamp, json.dumps({"digest": digest, "files": files, "figures": figures}).encode())
+    atomic_write(stamp, json.dumps({"digest": digest, "files": files, "figures": figures, "style": style}).encode())
     return md
 
 
@@ -82,12 +83,16 @@ def _intact(out: Path, files) -> bool:
     return all((out / f).is_file() and file_sha256(out / f) == sha for f, sha in files.items())
 
 
-def _figures(run: StoredRun, board, kept: dict, hashes) -> dict:
-    """One figure per metric, redrawn only when what it shows changed (proportional outputs):
+def _figures(run: StoredRun, board, kept: dict, hashes, style: dict) -> dict:
+    """One figure per metric, redrawn only when what it shows changed (proportional outputs), in the style of
+    the last `bench plot` into the run directory (its preset, formats, anchor...; the defaults before any):
     {metric: [digest, [file names]]}."""
     from .plots import rd_plots
 
+    if style.get("anchor"):
+        board = run.leaderboard(anchor=style["anchor"], resamples=0)
     lb, out = board.leaderboard, run.dir
+    drawing = {k: v for k, v in style.items() if k != "anchor"}
     figures = {}
     for m in board.metrics:
         digest = _figure_digest(board.curves, m, board, run.manifest)
@@ -95,7 +100,8 @@ def _figures(run: StoredRun, board, kept: dict, hashes) -> dict:
                 _intact(out, {f: hashes.get(f) for f in kept[m][1]}):
             figures[m] = kept[m]
         else:
-            drawn = rd_plots(out, board.curves, [m], anchor=lb.options.anchor, title=run.dataset, levels=lb.levels)
+            drawn = rd_plots(out, board.curves, [m], anchor=lb.options.anchor, title=run.dataset, levels=lb.levels,
+                             **drawing)
             figures[m] = [digest, [p.name for p in drawn]]
     return figures
 
@@ -210,14 +216,35 @@ def plot(run: StoredRun, *, anchor=None, metrics=None, out=None, **style) -> lis
     written = rd_plots(out, board.curves, board.metrics, anchor=lb.options.anchor, title=run.dataset, levels=lb.levels,
                        **style)
     if out.resolve() == run.dir.resolve():
-        # the run's own figures were redrawn: no other format of the same figure may show something else, and
-        # the default outputs are no longer what `bench run` drew
+        # the run's own figures were redrawn: no other format of the same figure may show something else
         for p in written:
             for ext in FIGURE_FORMATS:
                 if ext not in formats:
                     p.with_suffix(f".{ext}").unlink(missing_ok=True)
-        (run.dir / OUTPUTS_STAMP).unlink(missing_ok=True)
+        if not style.get("grid"):
+            _restyle_stamp(run, board, written, {"anchor": anchor, **style})
     return written
+
+
+def _restyle_stamp(run: StoredRun, board, written: list, style: dict) -> None:
+    """Record figures `bench plot` drew into the run directory as its current ones, with their style: a later
+    run or table rewrite keeps them while what they show is unchanged and redraws stale ones in that style
+    (before, it redrew every figure in the default style over them)."""
+    stamp = run.dir / OUTPUTS_STAMP
+    try:
+        prev = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    except ValueError:
+        prev = {}
+    files = {f: h for f, h in (prev.get("files") or {}).items() if (run.dir / f).is_file()}
+    figures = dict(prev.get("figures") or {})
+    for m in board.metrics:
+        names = [p.name for p in written if p.stem == f"rd_{m}"]
+        if names:
+            figures[m] = [_figure_digest(board.curves, m, board, run.manifest), names]
+            files.update({n: file_sha256(run.dir / n) for n in names})
+    keep = {k: v for k, v in style.items() if v not in (None, False) and k != "out"}
+    atomic_write(stamp, json.dumps({"digest": prev.get("digest"), "files": files, "figures": figures,
+                                    "style": keep}).encode())
 
 
 def export(run: StoredRun, fmt: str, out) -> list:
