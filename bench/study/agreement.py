@@ -13,9 +13,12 @@ from .store import Study
 
 
 def metric_agreement(study: Study, rows, conds: list[str], elo: np.ndarray, elo_draws: np.ndarray, seed: int = 0,
-                     resamples: int = 1000, worst: int = 5) -> tuple[list[dict], list[dict]]:
-    """([per-metric agreement and tau with intervals], [most disagreeing pairs])."""
-    run = StoredRun.open(study.spec["run"], study.spec.get("run_id"))
+                     resamples: int = 1000, worst: int = 5, run: StoredRun | None = None) -> tuple[list[dict], list[dict]]:
+    """([per-metric agreement and tau with intervals], [most disagreeing pairs]). `run`: the caller's open run,
+    used when it is the study's own (same run id), else the study's run is opened here."""
+    mine = run is None or study.spec.get("run_id") is None or run.run_id != study.spec["run_id"]
+    if mine:
+        run = StoredRun.open(study.spec["run"], study.spec.get("run_id"))
     try:
         values = {}
         for r in run.records:
@@ -58,7 +61,8 @@ def metric_agreement(study: Study, rows, conds: list[str], elo: np.ndarray, elo_
         worst_pairs.sort(key=lambda d: -d["gap"])
         return out, worst_pairs[:worst]
     finally:
-        run.close()
+        if mine:
+            run.close()
 
 
 def _value(item: dict, metric: str, values: dict):

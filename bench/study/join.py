@@ -22,7 +22,7 @@ def _fitted(study_dir, run: StoredRun | None = None, resamples: int = 1000) -> t
     study = Study.open(study_dir)
     if run is not None and Path(study.spec.get("run") or "").resolve() != run.dir.resolve():
         raise BenchError(f"{study_dir}: this study was made from {study.spec.get('run')}, not {run.dir}")
-    return study, fit_study(study, resamples=resamples)
+    return study, fit_study(study, resamples=resamples, run=run)
 
 
 def human_extra(res: Results, anchor: str) -> Extra:

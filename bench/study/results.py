@@ -35,8 +35,9 @@ class Results:
 
 
 def fit_study(study: Study, *, resamples: int = 1000, seed: int = 0, golden_threshold: float = 0.8,
-              anchor: str | None = None) -> Results:
-    """Screen, fit and bootstrap a study (served or imported)."""
+              anchor: str | None = None, run=None) -> Results:
+    """Screen, fit and bootstrap a study (served or imported); `run`: an open StoredRun to reuse for the metric
+    agreement when it is the study's own."""
     every = study.db.execute("SELECT * FROM judgements ORDER BY id").fetchall()
     raters, excluded = _screen(every, golden_threshold)
     rows = [r for r in every if not r["golden"] and r["rater"] not in excluded]
@@ -69,7 +70,7 @@ def fit_study(study: Study, *, resamples: int = 1000, seed: int = 0, golden_thre
     if study.spec.get("run"):
         from .agreement import metric_agreement
 
-        res.metrics, res.disagreements = metric_agreement(study, rows, conds, e, pairwise.elo(draws, a), seed)
+        res.metrics, res.disagreements = metric_agreement(study, rows, conds, e, pairwise.elo(draws, a), seed, run=run)
     return res
 
 
