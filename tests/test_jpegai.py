@@ -191,3 +191,13 @@ def test_vmaf_reads_the_10_bit_planes_as_written():
     codes = np.frombuffer(J.yuv10(yuv), dtype="<u2").reshape(3, 256, 384)
     assert np.array_equal(codes, np.round(yuv[0].double().numpy() * 1023))
     assert metric_table.score("jpegai-vmaf", ref, dist) == pytest.approx(metric_table.score("vmaf", ref, dist), abs=1.0)
+
+
+def test_fsim_and_iw_ssim_sit_next_to_their_calibrated_rows():
+    """jpegai-fsim is piq's FSIM on the 10-bit-rounded RGB: within 1e-3 of the `fsim` row, which matches the
+    official TID2013 values; jpegai-iw-ssim is piq's IW-SSIM on BT.709 Y' (10-bit): within 5e-3 of the `iw-ssim`
+    row on YIQ luma, which equals the authors' MATLAB."""
+    ref, dist = _pair(20, crop=(256, 384))
+    assert metric_table.score("jpegai-fsim", ref, dist) == pytest.approx(metric_table.score("fsim", ref, dist), abs=1e-3)
+    assert metric_table.score("jpegai-iw-ssim", ref, dist) == pytest.approx(metric_table.score("iw-ssim", ref, dist),
+                                                                          abs=5e-3)
