@@ -113,8 +113,9 @@ def test_vif_is_the_authors_pixel_domain_vif(quality):
 def test_nlpd_backend_against_the_official_tid2013_values():
     """IQA_pytorch's NLPD (the framework's) on the luma the official values were computed on (Y of YIQ) is close to
     the authors' MATLAB values but not equal (measured: 0.589 / 0.0141 / 0.0111 / 0.323 / 0.437 against 0.562 /
-    0.0195 / 0.0159 / 0.303 / 0.433): the same order, within 0.03. The JPEG AI tables carry the framework's numbers;
-    our `nlpd` row (pyiqa) is the one equal to MATLAB."""
+    0.0195 / 0.0159 / 0.303 / 0.433): the same order, within 0.03 (IQA_pytorch pads by reflection, not symmetrically,
+    upsamples bilinearly, not by zero insertion, drops the low-pass residual level and does not rotate the
+    normalisation filters). The JPEG AI tables carry the framework's numbers; our `nlpd` row (pyiqa) equals MATLAB."""
     import csv
 
     import torch
