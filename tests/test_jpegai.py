@@ -107,7 +107,7 @@ def test_vif_is_the_authors_pixel_domain_vif(quality):
     pytest.importorskip("IQA_pytorch", reason="the jpegai extra: pip install 'percept-bench[jpegai]'")
     ref, dist = _pair(quality, crop=(256, 384))
     want = _vifp_mscale(_y10(ref) * 255, _y10(dist) * 255)
-    assert metric_table.score("jpegai-vif", ref, dist) == pytest.approx(want, rel=2e-3)
+    assert metric_table.score("jpegai-vif", ref, dist) == pytest.approx(want, rel=1e-4)  # measured <= 7e-6
 
 
 def test_nlpd_backend_against_the_official_tid2013_values():
