@@ -57,6 +57,11 @@ def table(run: StoredRun, study_dir, fmt: str | None, out=None, **options) -> tu
 
 def plot(study_dir, out, *, formats=("png", "pdf"), preset: str = "default", run: StoredRun | None = None) -> list:
     """rd_human.<fmt>: each codec's human score (Elo) against bpp, with its 95 % interval."""
+    return _draw(_fitted(study_dir, run)[1], out, formats, preset)
+
+
+def _draw(res: Results, out, formats, preset: str) -> list:
+    """rd_human.<fmt> of a fitted study."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,7 +70,6 @@ def plot(study_dir, out, *, formats=("png", "pdf"), preset: str = "default", run
     from ..report.formats import FIGURE_PRESETS
     from ..report.plots import _rc, codec_style
 
-    _, res = _fitted(study_dir, run)
     w, h, font = FIGURE_PRESETS[preset]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,7 +100,7 @@ def report_sections(study_dir, run: StoredRun, tmp: Path) -> list:
     import html
 
     study, res = _fitted(study_dir, run)
-    fig = plot(study_dir, tmp, formats=("png",), run=run)[0]
+    fig = _draw(res, tmp, ("png",), "default")[0]  # the fit above, not a second one
     md = render(res, "md")
     body = "<pre>" + html.escape(md) + "</pre>"
     out = [("Human study: scores against rate", body, fig)]
