@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from .cards import find_cards, load_card
 from .errors import CardError
+from .report.formats import BD_AVERAGES
 
 KEYS = {"id", "description", "anchor", "codecs", "metrics", "headline", "conventions", "target_bpp", "source", "bd_average"}
-BD_AVERAGES = ("curve", "per-image")
 
 
 def load_profile(name: str) -> dict:

@@ -12,7 +12,7 @@ import argparse
 import csv
 import itertools
 
-from scipy.stats import kendalltau
+from bench.analysis.pairwise import kendall_tau
 
 LEARNED = "dpc,mse-hyperprior,msssim-hyperprior"
 
@@ -38,7 +38,7 @@ def main() -> None:
 
     def tau(m1, m2):
         common = sorted(set(bd[m1]) & set(bd[m2]))
-        return kendalltau([bd[m1][c] for c in common], [bd[m2][c] for c in common]).statistic, len(common)
+        return kendall_tau([bd[m1][c] for c in common], [bd[m2][c] for c in common]), len(common)
 
     print(f"\nKendall tau with {args.base} (codecs both rank):")
     for m in metrics:

@@ -6,7 +6,7 @@ import argparse
 import math
 
 from ..errors import BenchError
-from ..report.formats import BD_METHODS, EXPORT_FORMATS, FIGURE_PRESETS, TABLE_FORMATS
+from ..report.formats import BD_AVERAGES, BD_METHODS, EXPORT_FORMATS, FIGURE_PRESETS, TABLE_FORMATS
 
 
 def whole(flag: str, lo: int, hi: int | None = None, zero: bool = False):
@@ -187,7 +187,7 @@ def _table(t):
     t.add_argument("--at-quality", type=metric_value, action="append", metavar="METRIC=VALUE",
                    help="add the bpp at which a codec reaches this quality (repeatable)")
     t.add_argument("--hull", action="store_true", help="keep only the convex hull of each curve's points")
-    t.add_argument("--bd-average", choices=("curve", "per-image"),
+    t.add_argument("--bd-average", choices=BD_AVERAGES,
                    help="curve (default): BD of the mean curves; per-image: BD per image, then the mean (AOM CTC)")
     t.add_argument("--times", action="store_true", help="add encode and decode seconds per image (as stored)")
     t.add_argument("--study", metavar="STUDY", help="add a human column: the study's BD-rate on the human scale")

@@ -9,3 +9,4 @@ FIGURE_PRESETS = {"default": (5.5, 4.0, 9), "paper": (3.5, 2.6, 8), "paper-wide"
                   "slides": (8.0, 4.5, 14)}
 EXPORT_FORMATS = ("compressai", "tfc", "csv", "parquet")
 BD_METHODS = ("pchip", "akima", "cubic")
+BD_AVERAGES = ("curve", "per-image")  # BD of the mean curves, or per image then the mean (a profile's bd_average)

@@ -45,12 +45,7 @@ def write_outputs(run: StoredRun, *, anchor: str | None = None, method: str | No
     provenance names the run that computed the numbers."""
     out = run.dir
     stamp = out / OUTPUTS_STAMP
-    prev = {}
-    if stamp.is_file():
-        try:
-            prev = json.loads(stamp.read_text())
-        except ValueError:
-            prev = {}
+    prev = _read_stamp(stamp)
     # figures are drawn on request (matplotlib alone costs a cheap run a third of its CPU), then kept current:
     # a run directory that has them never shows figures older than its tables
     plots = plots or bool(prev.get("figures")) or (not prev and any(
@@ -74,6 +69,14 @@ def write_outputs(run: StoredRun, *, anchor: str | None = None, method: str | No
     files = {f: file_sha256(out / f) for f in files}  # reused only while each file is what was written
     atomic_write(stamp, json.dumps({"digest": digest, "files": files, "figures": figures, "style": style}).encode())
     return md
+
+
+def _read_stamp(stamp: Path) -> dict:
+    """The outputs stamp of a run directory, or {} when there is none or it is unreadable."""
+    try:
+        return json.loads(stamp.read_text()) if stamp.is_file() else {}
+    except ValueError:
+        return {}
 
 
 def _intact(out: Path, files) -> bool:
@@ -231,10 +234,7 @@ def _restyle_stamp(run: StoredRun, board, written: list, style: dict) -> None:
     run or table rewrite keeps them while what they show is unchanged and redraws stale ones in that style
     (before, it redrew every figure in the default style over them)."""
     stamp = run.dir / OUTPUTS_STAMP
-    try:
-        prev = json.loads(stamp.read_text()) if stamp.is_file() else {}
-    except ValueError:
-        prev = {}
+    prev = _read_stamp(stamp)
     files = {f: h for f, h in (prev.get("files") or {}).items() if (run.dir / f).is_file()}
     figures = dict(prev.get("figures") or {})
     for m in board.metrics:

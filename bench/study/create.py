@@ -61,11 +61,12 @@ def _matched(run: StoredRun, px: np.ndarray, cond: dict, folder: Path, k: int, m
     """A target-rate condition on a numeric ladder: the matched-rate search's encoding of the whole image,
     its bitstream kept in the study folder and the run's full-reference metrics scored on it (they are
     not in the run's store); None for a discrete ladder (learned checkpoints: the nearest stored point)."""
+    from ..adapters.search import numeric
     from ..analysis.match import match
     from ..runner.task import codec as load
 
     c = load(cond["codec"])
-    if not (all(isinstance(p, (int, float)) for p in c.ladder) and c.adapter.available()[0]):
+    if not (numeric(c.ladder) and c.adapter.available()[0]):
         return None
     m = match(cond["codec"], px, bpp=cond["target_bpp"])
     enc = c.adapter.encode(px, m.point)
